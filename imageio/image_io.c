@@ -1,0 +1,405 @@
+/* image_io.c - JPEG via TurboJPEG (2.1 API), PNG via libpng. */
+#include "image_io.h"
+
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+
+static void set_err(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *buf, size_t len, const char *fmt, ...)
+{
+    if (!buf || !len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
+void img_image_free(img_image *im)
+{
+    if (!im)
+        return;
+    free(im->pixels);
+    memset(im, 0, sizeof *im);
+}
+
+/* ------------------------------------------------------------------ JPEG */
+
+struct img_jpeg {
+    tjhandle dec;
+    char err[256];
+};
+
+img_jpeg *img_jpeg_new(void)
+{
+    img_jpeg *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->dec = tjInitDecompress();
+    if (!j->dec) {
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void img_jpeg_free(img_jpeg *j)
+{
+    if (!j)
+        return;
+    tjDestroy(j->dec);
+    free(j);
+}
+
+const char *img_jpeg_error(const img_jpeg *j) { return j ? j->err : "no decoder"; }
+
+int img_jpeg_markers_ok(const uint8_t *data, size_t size)
+{
+    if (!data || size < 4 || data[0] != 0xFF || data[1] != 0xD8)
+        return 0;
+    /* Some UVC cameras pad the payload with zeros after EOI. */
+    size_t end = size;
+    while (end > 2 && data[end - 1] == 0x00)
+        end--;
+    return end >= 4 && data[end - 2] == 0xFF && data[end - 1] == 0xD9;
+}
+
+img_status img_jpeg_info(img_jpeg *j, const uint8_t *data, size_t size, int *width, int *height)
+{
+    if (!j || !data || size == 0 || size > (size_t)0x7fffffff) {
+        if (j)
+            snprintf(j->err, sizeof j->err, "empty or oversized JPEG buffer");
+        return IMG_ERR_ARG;
+    }
+    int w, h, subsamp, cs;
+    if (tjDecompressHeader3(j->dec, data, (unsigned long)size, &w, &h, &subsamp, &cs) != 0) {
+        snprintf(j->err, sizeof j->err, "not a JPEG: %s", tjGetErrorStr2(j->dec));
+        return IMG_ERR_CORRUPT;
+    }
+    if (width)
+        *width = w;
+    if (height)
+        *height = h;
+    return IMG_OK;
+}
+
+img_status img_jpeg_decode(img_jpeg *j, const uint8_t *data, size_t size, int channels,
+                           int scale_denom, uint8_t *out, int stride, int *out_w, int *out_h)
+{
+    if (!j || !out || (channels != 1 && channels != 3) ||
+        (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 && scale_denom != 8)) {
+        if (j)
+            snprintf(j->err, sizeof j->err, "bad decode arguments");
+        return IMG_ERR_ARG;
+    }
+    int w, h;
+    img_status st = img_jpeg_info(j, data, size, &w, &h);
+    if (st != IMG_OK)
+        return st;
+    int sw = TJSCALED(w, ((tjscalingfactor){1, scale_denom}));
+    int sh = TJSCALED(h, ((tjscalingfactor){1, scale_denom}));
+    if (stride < sw * channels) {
+        snprintf(j->err, sizeof j->err, "stride %d too small for width %d", stride, sw);
+        return IMG_ERR_ARG;
+    }
+    /* TJFLAG_STOPONWARNING: a truncated frame is an error, not grey filler. */
+    int rc = tjDecompress2(j->dec, data, (unsigned long)size, out, sw, stride, sh,
+                           channels == 1 ? TJPF_GRAY : TJPF_RGB,
+                           TJFLAG_FASTDCT | TJFLAG_STOPONWARNING);
+    if (rc != 0) {
+        snprintf(j->err, sizeof j->err, "corrupt JPEG: %s", tjGetErrorStr2(j->dec));
+        return IMG_ERR_CORRUPT;
+    }
+    if (out_w)
+        *out_w = sw;
+    if (out_h)
+        *out_h = sh;
+    return IMG_OK;
+}
+
+img_status img_jpeg_encode(const uint8_t *pixels, int width, int height, int stride, int channels,
+                           int quality, uint8_t **jpeg, size_t *jpeg_size)
+{
+    if (!pixels || !jpeg || !jpeg_size || width <= 0 || height <= 0 ||
+        (channels != 1 && channels != 3))
+        return IMG_ERR_ARG;
+    tjhandle enc = tjInitCompress();
+    if (!enc)
+        return IMG_ERR_NOMEM;
+    unsigned char *buf = NULL;
+    unsigned long len = 0;
+    int rc = tjCompress2(enc, pixels, width, stride, height, channels == 1 ? TJPF_GRAY : TJPF_RGB,
+                         &buf, &len, channels == 1 ? TJSAMP_GRAY : TJSAMP_420,
+                         quality < 1 ? 90 : quality, TJFLAG_FASTDCT);
+    tjDestroy(enc);
+    if (rc != 0) {
+        tjFree(buf);
+        return IMG_ERR_CORRUPT;
+    }
+    /* Hand back malloc'd memory so callers need not know about tjFree. */
+    *jpeg = malloc(len);
+    if (!*jpeg) {
+        tjFree(buf);
+        return IMG_ERR_NOMEM;
+    }
+    memcpy(*jpeg, buf, len);
+    *jpeg_size = len;
+    tjFree(buf);
+    return IMG_OK;
+}
+
+/* ------------------------------------------------------------------ files */
+
+static img_status read_whole(const char *path, uint8_t **data, size_t *size, char *eb, size_t el)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(eb, el, "%s: cannot open: %s", path, strerror(errno));
+        return IMG_ERR_IO;
+    }
+    struct stat stb;
+    if (fstat(fileno(f), &stb) != 0 || !S_ISREG(stb.st_mode)) {
+        set_err(eb, el, "%s: not a regular file", path);
+        fclose(f);
+        return IMG_ERR_IO;
+    }
+    if (stb.st_size <= 0 || stb.st_size > (1L << 30)) {
+        set_err(eb, el, "%s: %s", path, stb.st_size <= 0 ? "empty file" : "file too large");
+        fclose(f);
+        return IMG_ERR_CORRUPT;
+    }
+    uint8_t *buf = malloc((size_t)stb.st_size);
+    if (!buf) {
+        fclose(f);
+        set_err(eb, el, "%s: out of memory", path);
+        return IMG_ERR_NOMEM;
+    }
+    size_t got = fread(buf, 1, (size_t)stb.st_size, f);
+    fclose(f);
+    if (got != (size_t)stb.st_size) {
+        free(buf);
+        set_err(eb, el, "%s: short read", path);
+        return IMG_ERR_IO;
+    }
+    *data = buf;
+    *size = got;
+    return IMG_OK;
+}
+
+static img_status load_jpeg(const char *path, const uint8_t *data, size_t size, int channels,
+                            img_image *out, char *eb, size_t el)
+{
+    img_jpeg *j = img_jpeg_new();
+    if (!j)
+        return IMG_ERR_NOMEM;
+    int w, h;
+    img_status st = img_jpeg_info(j, data, size, &w, &h);
+    if (st == IMG_OK && ((size_t)w * (size_t)h > (size_t)1 << 28 || w <= 0 || h <= 0)) {
+        snprintf(j->err, sizeof j->err, "unreasonable size %dx%d", w, h);
+        st = IMG_ERR_CORRUPT;
+    }
+    if (st == IMG_OK) {
+        out->pixels = malloc((size_t)w * (size_t)h * (size_t)channels);
+        if (!out->pixels)
+            st = IMG_ERR_NOMEM;
+    }
+    if (st == IMG_OK)
+        st = img_jpeg_decode(j, data, size, channels, 1, out->pixels, w * channels, NULL, NULL);
+    if (st == IMG_OK) {
+        out->width = w;
+        out->height = h;
+        out->channels = channels;
+        out->stride = w * channels;
+    } else {
+        set_err(eb, el, "%s: %s", path, img_jpeg_error(j));
+        img_image_free(out);
+    }
+    img_jpeg_free(j);
+    return st;
+}
+
+typedef struct {
+    const uint8_t *data;
+    size_t size, pos;
+} png_mem;
+
+static void png_read_mem(png_structp png, png_bytep dst, size_t n)
+{
+    png_mem *m = png_get_io_ptr(png);
+    if (m->pos + n > m->size)
+        png_error(png, "truncated PNG");
+    memcpy(dst, m->data + m->pos, n);
+    m->pos += n;
+}
+
+static void png_error_fn(png_structp png, png_const_charp msg)
+{
+    char *eb = png_get_error_ptr(png);
+    snprintf(eb, 200, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void png_warn_fn(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
+static img_status load_png(const char *path, const uint8_t *data, size_t size, int channels,
+                           img_image *out, char *eb, size_t el)
+{
+    char pngerr[200] = "corrupt PNG";
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, pngerr, png_error_fn, png_warn_fn);
+    if (!png)
+        return IMG_ERR_NOMEM;
+    png_infop info = png_create_info_struct(png);
+    png_mem mem = {data, size, 0};
+    /* volatile: modified between setjmp and a possible longjmp. */
+    uint8_t *volatile pixels = NULL;
+    png_bytep *volatile rows = NULL;
+    if (!info || setjmp(png_jmpbuf(png))) {
+        free(pixels);
+        free(rows);
+        png_destroy_read_struct(&png, &info, NULL);
+        set_err(eb, el, "%s: %s", path, pngerr);
+        return IMG_ERR_CORRUPT;
+    }
+    png_set_read_fn(png, &mem, png_read_mem);
+    png_set_user_limits(png, 16384, 16384);
+    png_read_info(png, info);
+    png_set_expand(png);
+    png_set_strip_16(png);
+    png_set_strip_alpha(png);
+    png_byte ct = png_get_color_type(png, info);
+    int is_grey = !(ct & PNG_COLOR_MASK_COLOR);
+    if (channels == 1 && !is_grey)
+        png_set_rgb_to_gray_fixed(png, 1, -1, -1); /* Rec. 709 weights, as libjpeg's luma is close to */
+    if (channels == 3 && is_grey)
+        png_set_gray_to_rgb(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int w = (int)png_get_image_width(png, info), h = (int)png_get_image_height(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    if (rowbytes != (size_t)w * (size_t)channels)
+        png_error(png, "unexpected PNG layout");
+    pixels = malloc(rowbytes * (size_t)h);
+    rows = malloc(sizeof(png_bytep) * (size_t)h);
+    if (!pixels || !rows)
+        png_error(png, "out of memory");
+    for (int y = 0; y < h; y++)
+        rows[y] = pixels + (size_t)y * rowbytes;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    out->pixels = pixels;
+    out->width = w;
+    out->height = h;
+    out->channels = channels;
+    out->stride = (int)rowbytes;
+    return IMG_OK;
+}
+
+img_status img_load(const char *path, int channels, img_image *out, char *eb, size_t el)
+{
+    if (!path || !out || (channels != 1 && channels != 3)) {
+        set_err(eb, el, "img_load: bad arguments");
+        return IMG_ERR_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    uint8_t *data;
+    size_t size;
+    img_status st = read_whole(path, &data, &size, eb, el);
+    if (st != IMG_OK)
+        return st;
+    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+        st = load_jpeg(path, data, size, channels, out, eb, el);
+    else if (size >= 8 && png_sig_cmp(data, 0, 8) == 0)
+        st = load_png(path, data, size, channels, out, eb, el);
+    else {
+        set_err(eb, el, "%s: neither a JPEG nor a PNG file", path);
+        st = IMG_ERR_UNSUPPORTED;
+    }
+    free(data);
+    return st;
+}
+
+static img_status write_png_file(FILE *f, const uint8_t *pixels, int w, int h, int stride, int ch)
+{
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    if (!png)
+        return IMG_ERR_NOMEM;
+    png_infop info = png_create_info_struct(png);
+    if (!info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return IMG_ERR_IO;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
+                 ch == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++)
+        png_write_row(png, pixels + (size_t)y * (size_t)stride);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return IMG_OK;
+}
+
+img_status img_save(const char *path, const uint8_t *pixels, int width, int height, int stride,
+                    int channels, char *eb, size_t el)
+{
+    if (!path || !pixels || width <= 0 || height <= 0 || (channels != 1 && channels != 3)) {
+        set_err(eb, el, "img_save: bad arguments");
+        return IMG_ERR_ARG;
+    }
+    const char *dot = strrchr(path, '.');
+    int png = dot && (strcasecmp(dot, ".png") == 0);
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return IMG_ERR_NOMEM;
+    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        set_err(eb, el, "%s: cannot create: %s", path, strerror(errno));
+        free(tmp);
+        return IMG_ERR_IO;
+    }
+    fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "wb");
+    img_status st = f ? IMG_OK : IMG_ERR_IO;
+    if (st == IMG_OK && png)
+        st = write_png_file(f, pixels, width, height, stride, channels);
+    else if (st == IMG_OK) {
+        uint8_t *jpg = NULL;
+        size_t n = 0;
+        st = img_jpeg_encode(pixels, width, height, stride, channels, 92, &jpg, &n);
+        if (st == IMG_OK && fwrite(jpg, 1, n, f) != n)
+            st = IMG_ERR_IO;
+        free(jpg);
+    }
+    if (f) {
+        if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+            st = st == IMG_OK ? IMG_ERR_IO : st;
+        fclose(f);
+    } else {
+        close(fd);
+    }
+    if (st == IMG_OK && rename(tmp, path) != 0)
+        st = IMG_ERR_IO;
+    if (st != IMG_OK) {
+        set_err(eb, el, "%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return st;
+}

@@ -1,0 +1,65 @@
+/* image_io.h - decode and encode still images: JPEG through libjpeg-turbo's
+ * TurboJPEG API (tjDecompress2/tjCompress2), PNG through libpng.
+ *
+ * Errors come back as an img_status with a message naming the file (or
+ * "frame N") and the reason; nothing here exits or aborts. A decoder handle
+ * is not thread-safe: use one per thread. */
+#ifndef IMAGE_IO_H
+#define IMAGE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    IMG_OK = 0,
+    IMG_ERR_ARG,     /* bad argument */
+    IMG_ERR_IO,      /* cannot open or read the file */
+    IMG_ERR_CORRUPT, /* the data is not a valid image (or is truncated) */
+    IMG_ERR_UNSUPPORTED,
+    IMG_ERR_NOMEM,
+} img_status;
+
+typedef struct {
+    int width, height;
+    int channels;      /* 1 = grey, 3 = RGB */
+    int stride;        /* bytes per row */
+    uint8_t *pixels;   /* owned; free with img_image_free */
+} img_image;
+
+void img_image_free(img_image *im);
+
+/* Decode a JPEG or PNG file (by content, not by name) to grey (channels = 1)
+ * or RGB (channels = 3). errbuf (may be NULL) receives "PATH: reason". */
+img_status img_load(const char *path, int channels, img_image *out, char *errbuf, size_t errlen);
+
+/* In-memory decoding. */
+typedef struct img_jpeg img_jpeg;
+img_jpeg *img_jpeg_new(void);
+void img_jpeg_free(img_jpeg *j);
+
+/* Reads the header only. */
+img_status img_jpeg_info(img_jpeg *j, const uint8_t *data, size_t size, int *width, int *height);
+
+/* Decodes into a caller buffer of at least (height/scale_denom) rows of
+ * stride bytes. channels 1 gives grey straight from the luma (TJPF_GRAY),
+ * 3 gives RGB. scale_denom 1, 2, 4 or 8 uses libjpeg's DCT scaling; the
+ * output size is written to *out_w, *out_h. */
+img_status img_jpeg_decode(img_jpeg *j, const uint8_t *data, size_t size, int channels,
+                           int scale_denom, uint8_t *out, int stride, int *out_w, int *out_h);
+
+/* The last error's text. */
+const char *img_jpeg_error(const img_jpeg *j);
+
+/* Encode grey or RGB pixels as JPEG. *jpeg is malloc'd (free() it). */
+img_status img_jpeg_encode(const uint8_t *pixels, int width, int height, int stride, int channels,
+                           int quality, uint8_t **jpeg, size_t *jpeg_size);
+
+/* Cheap structural check of a JPEG frame: starts with SOI (FF D8) and ends
+ * with EOI (FF D9), allowing trailing zero padding as some cameras send. */
+int img_jpeg_markers_ok(const uint8_t *data, size_t size);
+
+/* Save as JPEG or PNG (by the extension), atomically. */
+img_status img_save(const char *path, const uint8_t *pixels, int width, int height, int stride,
+                    int channels, char *errbuf, size_t errlen);
+
+#endif /* IMAGE_IO_H */

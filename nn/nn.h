@@ -1,0 +1,249 @@
+/* nn.h - smile-detector's CNN library: layers, losses, optimizers, model files.
+ *
+ * Conventions
+ *  - Tensors are float32, laid out NCHW with the batch outermost.
+ *  - Handles are opaque and come in _new/_free pairs; _free(NULL) is a no-op.
+ *  - Nothing here calls exit() or abort(). Functions that can fail return an
+ *    nn_status; when the caller passes an nn_error, it receives a message that
+ *    says what was wrong and where (file, byte offset, line of an arch text).
+ *  - Threads: an nn_net is read-only during inference, so several threads may
+ *    share one net as long as each has its own nn_ctx. A trainer owns its net.
+ *  - Randomness is seeded (nn_rng): the same seed on the same thread count
+ *    gives a bit-identical model.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ errors */
+
+typedef enum {
+    NN_OK = 0,
+    NN_ERR_ARG,      /* a bad argument from the caller */
+    NN_ERR_NOMEM,    /* an allocation failed */
+    NN_ERR_IO,       /* open/read/write/rename failed (errno text in the message) */
+    NN_ERR_FORMAT,   /* not a model file, truncated, or sizes that disagree */
+    NN_ERR_VERSION,  /* a model file of a format version we do not read */
+    NN_ERR_CHECKSUM, /* the file is damaged: its checksum does not match */
+    NN_ERR_ARCH,     /* an architecture text we cannot parse or build */
+} nn_status;
+
+typedef struct {
+    char msg[512];
+} nn_error;
+
+const char *nn_status_str(nn_status st);
+
+/* ------------------------------------------------------------------ random */
+
+/* xoshiro256** seeded through splitmix64: small, fast and repeatable. */
+typedef struct {
+    uint64_t s[4];
+} nn_rng;
+
+void nn_rng_seed(nn_rng *rng, uint64_t seed);
+uint64_t nn_rng_next(nn_rng *rng);
+float nn_rng_uniform(nn_rng *rng);             /* [0, 1) */
+float nn_rng_normal(nn_rng *rng);              /* mean 0, sd 1 */
+uint32_t nn_rng_below(nn_rng *rng, uint32_t n); /* [0, n), unbiased */
+void nn_rng_shuffle(nn_rng *rng, int *v, size_t n);
+
+/* ------------------------------------------------------- input description */
+
+/* How pixels become network input. Stored in the model file, applied by
+ * nn_preprocess_grey, so training and inference cannot disagree. */
+typedef enum {
+    NN_NORM_UNIT = 0,    /* x / 255 */
+    NN_NORM_SAMPLE = 1,  /* per image: (x - mean) / (std + 1e-6), x in 0..255 */
+    NN_NORM_MEANSTD = 2, /* (x / 255 - mean) / std */
+} nn_norm;
+
+/* Where the model's crop sits relative to a face detector's box (x, y, w, h):
+ * a square of side w*scale centred at (x + w*(0.5+dx), y + h*(0.5+dy)).
+ * The identity {0, 0, 1} crops exactly the detector's box. */
+typedef struct {
+    float dx, dy, scale;
+} nn_crop_geometry;
+
+typedef struct {
+    int width, height, channels; /* the network's input tensor (C = 1: grey) */
+    nn_norm norm;
+    float mean, std;             /* used by NN_NORM_MEANSTD */
+    nn_crop_geometry crop;
+    int equalize;                /* histogram-equalise the crop before normalising */
+} nn_input_spec;
+
+/* The one preprocessing function that training, the scorer and the app share.
+ * Cuts the rectangle (rx, ry, rw, rh) from a grey image (it may extend past
+ * the edges, which replicate), resizes it to spec->width x spec->height by
+ * area averaging, optionally equalises it, and normalises it into
+ * out[channels * height * width]. No allocation. */
+nn_status nn_preprocess_grey(const nn_input_spec *spec, const uint8_t *grey, int width, int height,
+                             int stride, float rx, float ry, float rw, float rh, float *out);
+
+/* The same, stopping before normalisation: the resized (and equalised) crop
+ * as bytes, out[height * width]. Used for augmentation and snapshots. */
+nn_status nn_crop_grey_u8(const nn_input_spec *spec, const uint8_t *grey, int width, int height,
+                          int stride, float rx, float ry, float rw, float rh, uint8_t *out);
+
+/* Normalise an already-sized byte image (spec->height x spec->width) into out. */
+void nn_normalize_u8(const nn_input_spec *spec, const uint8_t *in, float *out);
+
+/* ------------------------------------------------------------ networks */
+
+typedef struct nn_net nn_net;
+
+/* Architecture text: one layer a line, '#' comments. See nn/README.md.
+ *   input W H C
+ *   conv OUT K [stride=S] [pad=same|valid|tf_same|N]
+ *   maxpool K [stride=S]   avgpool K [stride=S]   globalavgpool
+ *   dense OUT   flatten   dropout P   batchnorm
+ *   relu   leakyrelu ALPHA   sigmoid   tanh   softmax
+ * origin names the text in error messages (a file name, or "builtin:seed"). */
+nn_status nn_net_from_text(const char *arch_text, const char *origin, nn_net **out, nn_error *err);
+
+/* Built-in architectures by name: "seed", "lenet", "smilenet". n_outputs = 1
+ * ends in one sigmoid output; n_outputs = N > 1 ends in a softmax over N. */
+nn_status nn_net_builtin(const char *name, int n_outputs, nn_net **out, nn_error *err);
+const char *const *nn_builtin_names(void); /* NULL-terminated */
+
+void nn_net_free(nn_net *net);
+
+/* Keras-style initialisation (Glorot uniform weights, zero biases), seeded. */
+void nn_net_init_params(nn_net *net, uint64_t seed);
+
+const nn_input_spec *nn_net_input(const nn_net *net);
+/* Sets normalisation and crop geometry; width/height/channels must match. */
+nn_status nn_net_set_input(nn_net *net, const nn_input_spec *spec, nn_error *err);
+int nn_net_n_outputs(const nn_net *net);
+size_t nn_net_n_params(const nn_net *net);
+float *nn_net_params(nn_net *net);               /* one contiguous block */
+const char *nn_net_arch_text(const nn_net *net); /* canonical text */
+double nn_net_flops(const nn_net *net);          /* multiply-adds of one forward, batch 1 */
+void nn_net_summary(const nn_net *net, FILE *out);
+
+/* Free-form metadata saved with the model (training data, metrics, date). */
+nn_status nn_net_set_meta(nn_net *net, const char *key, const char *value);
+const char *nn_net_get_meta(const nn_net *net, const char *key); /* NULL if absent */
+
+/* ------------------------------------------------------------ model files */
+
+/* Self-describing: magic, version, arch text, input spec, metadata, weights,
+ * checksum. Saving is atomic (temporary file, fsync, rename). Loading checks
+ * every size against the file length before allocating. */
+nn_status nn_net_save(const nn_net *net, const char *path, nn_error *err);
+nn_status nn_net_load(const char *path, nn_net **out, nn_error *err);
+nn_status nn_net_load_memory(const void *data, size_t size, const char *origin, nn_net **out,
+                             nn_error *err);
+
+/* ------------------------------------------------------------ inference */
+
+typedef struct nn_ctx nn_ctx;
+
+/* All workspace is allocated here; nn_forward never allocates. */
+nn_status nn_ctx_new(const nn_net *net, int max_batch, nn_ctx **out, nn_error *err);
+void nn_ctx_free(nn_ctx *ctx);
+/* A buffer of max_batch * C*H*W floats the caller may fill and pass to nn_forward. */
+float *nn_ctx_input(nn_ctx *ctx);
+/* x: batch x C x H x W. Returns batch x n_outputs probabilities (the output
+ * sigmoid or softmax applied), owned by ctx, valid until the next call. */
+const float *nn_forward(nn_ctx *ctx, const float *x, int batch);
+
+/* ------------------------------------------------------------ optimizers */
+
+typedef enum {
+    NN_OPT_SGD = 0,
+    NN_OPT_MOMENTUM,
+    NN_OPT_NAG,
+    NN_OPT_ADAGRAD,
+    NN_OPT_RMSPROP,
+    NN_OPT_ADADELTA,
+    NN_OPT_ADAM,
+    NN_OPT_NADAM,
+    NN_OPT_COUNT
+} nn_opt_kind;
+
+const char *nn_opt_name(nn_opt_kind kind); /* "sgd", "momentum", ... */
+nn_status nn_opt_from_name(const char *name, nn_opt_kind *kind);
+
+typedef struct {
+    nn_opt_kind kind;
+    float lr;
+    float momentum;     /* momentum, nag */
+    float beta1, beta2; /* adam, nadam */
+    float rho;          /* rmsprop (alpha), adadelta */
+    float eps;
+    float weight_decay; /* L2, added to the gradient */
+} nn_opt_config;
+
+/* PyTorch's defaults for that optimizer (lr included). */
+void nn_opt_defaults(nn_opt_kind kind, nn_opt_config *cfg);
+
+/* An optimizer over one flat parameter array; usable alone (Beale's function). */
+typedef struct nn_optim nn_optim;
+nn_status nn_optim_new(const nn_opt_config *cfg, size_t n_params, nn_optim **out, nn_error *err);
+void nn_optim_free(nn_optim *opt);
+void nn_optim_step(nn_optim *opt, float *params, const float *grads);
+void nn_optim_set_lr(nn_optim *opt, float lr);
+float nn_optim_get_lr(const nn_optim *opt);
+
+/* ------------------------------------------------------------ training */
+
+typedef enum {
+    NN_LOSS_AUTO = 0,   /* BCE for one output, softmax CE for several */
+    NN_LOSS_BCE,        /* binary cross-entropy on the logit */
+    NN_LOSS_SOFTMAX_CE, /* softmax cross-entropy on the logits */
+    NN_LOSS_MSE,        /* mean squared error on the probabilities */
+} nn_loss_kind;
+
+typedef struct {
+    int max_batch;
+    int threads;               /* 0: one per core */
+    nn_loss_kind loss;
+    const float *class_weights; /* NULL, or one weight per class (2 for a sigmoid) */
+    uint64_t seed;             /* dropout */
+} nn_trainer_config;
+
+typedef struct nn_trainer nn_trainer;
+
+/* The trainer borrows net and updates its parameters in place. */
+nn_status nn_trainer_new(nn_net *net, const nn_trainer_config *cfg, const nn_opt_config *opt,
+                         nn_trainer **out, nn_error *err);
+void nn_trainer_free(nn_trainer *tr);
+
+/* Forward, loss, backward and one optimizer update on a batch.
+ * x: batch x C x H x W; labels: batch class indices (0/1 for a sigmoid).
+ * Returns the mean (weighted) loss; *n_correct (may be NULL) gets the hits. */
+float nn_trainer_step(nn_trainer *tr, const float *x, const int *labels, int batch, int *n_correct);
+
+/* Forward in eval mode (dropout off, batchnorm running stats) with no update.
+ * probs (may be NULL) receives batch x n_outputs. Returns the summed loss. */
+float nn_trainer_eval(nn_trainer *tr, const float *x, const int *labels, int batch, float *probs);
+
+void nn_trainer_set_lr(nn_trainer *tr, float lr);
+float nn_trainer_get_lr(const nn_trainer *tr);
+
+/* Checkpoints hold the net, the optimizer state, and an opaque blob from the
+ * caller (epoch, data RNG, schedule), so a resumed run continues bit-exactly. */
+nn_status nn_trainer_save_checkpoint(const nn_trainer *tr, const char *path, const void *extra,
+                                     size_t extra_size, nn_error *err);
+nn_status nn_trainer_load_checkpoint(nn_trainer *tr, const char *path, void *extra,
+                                     size_t extra_size, nn_error *err);
+
+/* ------------------------------------------------------------ files */
+
+/* Write a whole buffer atomically: path.tmp-XXXXXX, fsync, rename. Shared by
+ * everything that writes models, checkpoints and outputs. */
+nn_status nn_write_file_atomic(const char *path, const void *data, size_t size, nn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NN_H */

@@ -1,0 +1,76 @@
+/* face_pipeline.h - from a grey frame to scored, tracked faces.
+ *
+ * One call a frame: detect faces (our Viola-Jones on OpenCV's Haar cascade),
+ * associate them with tracks by IoU, cut each face with the model's crop
+ * geometry, run the CNN once per face, and smooth each track's score with an
+ * exponential moving average whose time constant is in seconds.
+ *
+ * Ownership: the pipeline borrows the nn_net (it must outlive the pipeline)
+ * and owns everything else. Results go into caller-owned arrays.
+ * Threading: a pipeline belongs to one thread; several pipelines may share
+ * one nn_net. After the first frames (warm-up) no call allocates.
+ * Errors: functions return face_status; messages say what and where. */
+#ifndef FACE_PIPELINE_H
+#define FACE_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn.h"
+
+typedef enum {
+    FACE_OK = 0,
+    FACE_ERR_ARG,
+    FACE_ERR_NOMEM,
+    FACE_ERR_CASCADE, /* cascade file missing or malformed: the message names it and the package */
+    FACE_ERR_MODEL,
+} face_status;
+
+/* Debian's opencv-data package puts it here. */
+#define FACE_DEFAULT_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+
+typedef struct {
+    const char *cascade_path; /* NULL: FACE_DEFAULT_CASCADE */
+    float scale_factor;       /* 1.1 */
+    int min_neighbors;        /* 5: OpenCV's groupRectangles threshold */
+    int min_face;             /* smallest face side searched, input pixels (30) */
+    int max_face;             /* 0: no limit */
+    int full_scan_interval;   /* frames between full-frame scans (1 = every frame) */
+    float smoothing_tau_s;    /* EMA time constant in seconds */
+    int max_missed_frames;    /* a track survives this many frames unseen */
+} face_config;
+
+void face_config_defaults(face_config *cfg);
+
+typedef struct {
+    float x, y, w, h;  /* face box in frame pixels */
+    int track_id;      /* stable across frames; index in a still */
+    float score;       /* the CNN's smile probability this frame (-1: no model) */
+    float smoothed;    /* EMA of score; equals score for stills */
+    int missed;        /* frames since last detected (0 = seen this frame) */
+} face_result;
+
+typedef struct face_pipeline face_pipeline;
+
+/* model may be NULL: detect and track only. err receives the reason. */
+face_status face_pipeline_new(const face_config *cfg, const nn_net *model, face_pipeline **out,
+                              char *err, size_t errlen);
+void face_pipeline_free(face_pipeline *fp);
+
+/* A video frame at time t_s. Returns the number of faces written to out
+ * (at most max_out), or -1 on bad arguments. */
+int face_pipeline_process(face_pipeline *fp, const uint8_t *grey, int width, int height,
+                          int stride, double t_s, face_result *out, int max_out);
+
+/* A still image: a full scan, no tracking, smoothed == score. */
+int face_pipeline_process_still(face_pipeline *fp, const uint8_t *grey, int width, int height,
+                                int stride, face_result *out, int max_out);
+
+/* Forget all tracks (a new video or a camera switch). */
+void face_pipeline_reset(face_pipeline *fp);
+
+/* The crop every caller uses: the model's geometry applied to a face box. */
+void face_crop_rect(const nn_crop_geometry *g, float x, float y, float w, float h, float *rx,
+                    float *ry, float *rw, float *rh);
+
+#endif /* FACE_PIPELINE_H */
