@@ -1,0 +1,193 @@
+/* Round trips, marker checks and damaged input for imageio. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image_io.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                         \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);    \
+            fprintf(stderr, __VA_ARGS__);                                        \
+            fprintf(stderr, "\n");                                               \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+/* A smooth test card: JPEG keeps it close, so round-trip error stays small. */
+static void make_card(uint8_t *px, int w, int h, int ch)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < ch; c++)
+                px[(y * w + x) * ch + c] = (uint8_t)((x * 255 / (w - 1) + y * 3 + c * 40) % 256 / 2 + 60);
+}
+
+static double mean_abs_diff(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += abs((int)a[i] - (int)b[i]);
+    return s / (double)n;
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+    fclose(f);
+}
+
+static void test_jpeg_round_trip(void)
+{
+    enum { W = 96, H = 64 };
+    for (int ch = 1; ch <= 3; ch += 2) {
+        uint8_t px[W * H * 3], out[W * H * 3];
+        make_card(px, W, H, ch);
+        uint8_t *jpg = NULL;
+        size_t n = 0;
+        CHECK(img_jpeg_encode(px, W, H, W * ch, ch, 95, &jpg, &n) == IMG_OK, "encode ch=%d", ch);
+        CHECK(img_jpeg_markers_ok(jpg, n), "fresh JPEG must have SOI/EOI");
+        img_jpeg *j = img_jpeg_new();
+        int w = 0, h = 0;
+        CHECK(img_jpeg_decode(j, jpg, n, ch, 1, out, W * ch, &w, &h) == IMG_OK, "%s", img_jpeg_error(j));
+        CHECK(w == W && h == H, "size %dx%d", w, h);
+        double d = mean_abs_diff(px, out, (size_t)W * H * (size_t)ch);
+        /* RGB is stored with 4:2:0 chroma subsampling, so colour edges lose more. */
+        CHECK(d < (ch == 1 ? 2.0 : 6.0), "ch=%d mean error %.2f", ch, d);
+
+        /* DCT scaling halves each side. */
+        CHECK(img_jpeg_decode(j, jpg, n, 1, 2, out, W, &w, &h) == IMG_OK, "%s", img_jpeg_error(j));
+        CHECK(w == W / 2 && h == H / 2, "scaled size %dx%d", w, h);
+
+        /* Truncated frames: markers fail, and decoding reports corruption instead of crashing. */
+        CHECK(!img_jpeg_markers_ok(jpg, n / 2), "half a JPEG has no EOI");
+        CHECK(img_jpeg_decode(j, jpg, n / 2, ch, 1, out, W * ch, &w, &h) == IMG_ERR_CORRUPT,
+              "truncated JPEG must be CORRUPT");
+        CHECK(strstr(img_jpeg_error(j), "corrupt") != NULL, "message: %s", img_jpeg_error(j));
+        /* Trailing zero padding after EOI, as UVC cameras send, is accepted. */
+        uint8_t *padded = calloc(n + 16, 1);
+        memcpy(padded, jpg, n);
+        CHECK(img_jpeg_markers_ok(padded, n + 16), "zero padding after EOI");
+        padded[0] = 0;
+        CHECK(!img_jpeg_markers_ok(padded, n + 16), "no SOI");
+        free(padded);
+        /* Garbage never crashes. */
+        uint8_t junk[256];
+        for (int i = 0; i < 256; i++)
+            junk[i] = (uint8_t)(i * 37 + 11);
+        junk[0] = 0xFF, junk[1] = 0xD8, junk[2] = 0xFF;
+        CHECK(img_jpeg_decode(j, junk, sizeof junk, 1, 1, out, W, &w, &h) != IMG_OK, "junk decoded");
+        CHECK(img_jpeg_decode(j, jpg, n, 1, 3, out, W, &w, &h) == IMG_ERR_ARG, "scale 3 is invalid");
+        img_jpeg_free(j);
+        free(jpg);
+    }
+}
+
+static void test_files(const char *dir)
+{
+    enum { W = 33, H = 17 };
+    char path[512], err[512];
+    uint8_t px[W * H * 3];
+    make_card(px, W, H, 3);
+    img_image im;
+
+    /* PNG is lossless: RGB round trip is exact. */
+    snprintf(path, sizeof path, "%s/card.png", dir);
+    CHECK(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    CHECK(img_load(path, 3, &im, err, sizeof err) == IMG_OK, "%s", err);
+    CHECK(im.width == W && im.height == H && im.channels == 3, "png dims");
+    CHECK(im.pixels && memcmp(im.pixels, px, sizeof px) == 0, "png pixels differ");
+    img_image_free(&im);
+    /* Grey from an RGB PNG uses luma weights: a grey card stays grey. */
+    uint8_t grey[W * H], grey3[W * H * 3];
+    for (int i = 0; i < W * H; i++)
+        grey[i] = (uint8_t)(i % 251), grey3[3 * i] = grey3[3 * i + 1] = grey3[3 * i + 2] = grey[i];
+    CHECK(img_save(path, grey3, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
+    CHECK(im.channels == 1 && mean_abs_diff(im.pixels, grey, W * H) < 1.0, "rgb->grey");
+    img_image_free(&im);
+
+    /* JPEG file, by content even with a misleading name. */
+    snprintf(path, sizeof path, "%s/card.jpg", dir);
+    CHECK(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    char other[600];
+    snprintf(other, sizeof other, "%s/really-a-jpeg.png", dir);
+    CHECK(rename(path, other) == 0, "rename");
+    CHECK(img_load(other, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
+    CHECK(im.width == W && im.height == H, "jpeg dims");
+    img_image_free(&im);
+
+    /* Damaged files name the path and say why. */
+    snprintf(path, sizeof path, "%s/missing.jpg", dir);
+    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_IO, "missing");
+    CHECK(strstr(err, "missing.jpg") != NULL, "message names the file: %s", err);
+    snprintf(path, sizeof path, "%s/text.jpg", dir);
+    write_file(path, "hello, not an image\n", 20);
+    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_UNSUPPORTED, "text file: %s", err);
+    CHECK(strstr(err, "text.jpg") != NULL, "message names the file: %s", err);
+    snprintf(path, sizeof path, "%s/empty.png", dir);
+    write_file(path, "", 0);
+    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_CORRUPT, "empty: %s", err);
+
+    /* A PNG cut short at every length fails cleanly. */
+    snprintf(path, sizeof path, "%s/card.png", dir);
+    CHECK(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    FILE *f = fopen(path, "rb");
+    uint8_t buf[8192];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(n > 100, "png size %zu", n);
+    int bad_ok = 0;
+    for (size_t cut = 8; cut < n - 12; cut += 7) {
+        snprintf(path, sizeof path, "%s/cut.png", dir);
+        write_file(path, buf, cut);
+        if (img_load(path, 3, &im, err, sizeof err) == IMG_OK) {
+            bad_ok++;
+            img_image_free(&im);
+        }
+    }
+    CHECK(bad_ok == 0, "%d truncated PNGs loaded", bad_ok);
+    unlink(path);
+}
+
+static void test_real_face(void)
+{
+    const char *ds = getenv("SMILE_DATASETS");
+    if (!ds)
+        return;
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/SMILEsmileD/SMILEs/positives/positives7/10007.jpg", ds);
+    if (access(path, R_OK) != 0)
+        return;
+    img_image im;
+    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
+    CHECK(im.width == 64 && im.height == 64, "SMILEsmileD crops are 64x64, got %dx%d", im.width, im.height);
+    img_image_free(&im);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/test-imageio-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_jpeg_round_trip();
+    test_files(dir);
+    test_real_face();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not clean %s\n", dir);
+    if (failures)
+        fprintf(stderr, "%d check(s) failed\n", failures);
+    return failures ? 1 : 0;
+}
