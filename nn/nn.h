@@ -96,6 +96,10 @@ nn_status nn_crop_grey_u8(const nn_input_spec *spec, const uint8_t *grey, int wi
 /* Normalise an already-sized byte image (spec->height x spec->width) into out. */
 void nn_normalize_u8(const nn_input_spec *spec, const uint8_t *in, float *out);
 
+/* The crop rectangle of geometry g for a detector box (x, y, w, h):
+ * rect = {rx, ry, rw, rh}, ready for nn_preprocess_grey. */
+void nn_crop_rect(const nn_crop_geometry *g, float x, float y, float w, float h, float rect[4]);
+
 /* ------------------------------------------------------------ networks */
 
 typedef struct nn_net nn_net;
@@ -193,6 +197,13 @@ void nn_optim_free(nn_optim *opt);
 void nn_optim_step(nn_optim *opt, float *params, const float *grads);
 void nn_optim_set_lr(nn_optim *opt, float lr);
 float nn_optim_get_lr(const nn_optim *opt);
+/* Optimizer state (step counter and moment buffers) as an opaque byte blob,
+ * so checkpoints resume bit-exactly. state_size gives the bytes save_state
+ * writes into buf; load_state checks size (and kind) and fails with a
+ * message on a mismatch. */
+size_t nn_optim_state_size(const nn_optim *opt);
+void nn_optim_save_state(const nn_optim *opt, void *buf);
+nn_status nn_optim_load_state(nn_optim *opt, const void *buf, size_t size, nn_error *err);
 
 /* ------------------------------------------------------------ training */
 
