@@ -204,6 +204,12 @@ float nn_optim_get_lr(const nn_optim *opt);
 size_t nn_optim_state_size(const nn_optim *opt);
 void nn_optim_save_state(const nn_optim *opt, void *buf);
 nn_status nn_optim_load_state(nn_optim *opt, const void *buf, size_t size, nn_error *err);
+/* Validates a configuration (the fields its kind uses; nn_optim_new calls it):
+ * lr > 0, weight_decay >= 0, momentum in (0, 1), rho/beta1/beta2 in [0, 1),
+ * eps > 0. The message names the optimizer and the field. */
+nn_status nn_opt_check(const nn_opt_config *cfg, nn_error *err);
+const nn_opt_config *nn_optim_config(const nn_optim *opt); /* lr as last set */
+uint64_t nn_optim_steps(const nn_optim *opt);               /* updates so far */
 
 /* ------------------------------------------------------------ training */
 
