@@ -1,0 +1,235 @@
+/* test_ds_folders.c - class folders built here: labels from folder names (and
+ * the --positive override), a corrupt JPEG reported with its path and
+ * skipped and counted (fatal when strict), the person split, missing and
+ * empty folders; and augmentation: seeded, repeatable, identity when off. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "datasets.h"
+#include "image_io.h"
+
+static int failures;
+#define CHECK(c)                                                             \
+    do {                                                                     \
+        if (!(c)) {                                                          \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
+            failures++;                                                      \
+        }                                                                    \
+    } while (0)
+
+static char dir[] = "/tmp/ds-folders-XXXXXX";
+
+static void mk(const char *sub)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, sub);
+    if (mkdir(p, 0755)) {
+        perror(p);
+        exit(1);
+    }
+}
+
+/* A 40x40 image whose mean brightness says its class. */
+static void image(const char *name, int value)
+{
+    uint8_t px[40 * 40];
+    for (int i = 0; i < 40 * 40; i++)
+        px[i] = (uint8_t)(value + (i % 40) / 4);
+    char p[512], err[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (img_save(p, px, 40, 40, 40, 1, err, sizeof err) != IMG_OK) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+}
+
+static nn_input_spec spec = {.width = 16, .height = 16, .channels = 1, .norm = NN_NORM_UNIT,
+                             .mean = 0, .std = 1, .crop = {0, 0, 1}, .equalize = 0};
+
+static ds_status load(const char *text, int strict, FILE *log, ds_set *s, char *err, size_t len)
+{
+    ds_source src;
+    ds_status st = ds_source_parse(text, &src, err, len);
+    if (st)
+        return st;
+    ds_load_options o = {.spec = &spec, .splits = DS_LOAD_ALL, .strict = strict, .log = log};
+    ds_set_init(s);
+    return ds_load(&src, &o, s, err, len);
+}
+
+static void test_folders(void)
+{
+    mk("set");
+    mk("set/happy");
+    mk("set/neutral");
+    mk("set/sad");
+    const char *people[] = {"Ann_Lee", "Bob_Stone", "Carl_Ito", "Dana_Vu", "Eve_Moor", "Finn_Hart"};
+    char name[256];
+    for (int p = 0; p < 6; p++)
+        for (int k = 1; k <= 2; k++) {
+            snprintf(name, sizeof name, "set/happy/%s_%04d.jpg", people[p], k);
+            image(name, 200);
+            snprintf(name, sizeof name, "set/neutral/%s_%04d.png", people[p], k + 2);
+            image(name, 40);
+        }
+    image("set/sad/Ann_Lee_0009.png", 60);
+    /* a corrupt JPEG: a valid start, then garbage */
+    char bad[512];
+    snprintf(bad, sizeof bad, "%s/set/neutral/Zed_Broken_0001.jpg", dir);
+    FILE *f = fopen(bad, "wb");
+    fwrite("\xff\xd8\xff\xe0garbage-not-a-jpeg", 1, 22, f);
+    fclose(f);
+    /* ignored: not an image, hidden */
+    snprintf(name, sizeof name, "%s/set/happy/notes.txt", dir);
+    f = fopen(name, "w");
+    fputs("x", f);
+    fclose(f);
+
+    char text[600], err[1024];
+    snprintf(text, sizeof text, "folders:%s/set", dir);
+    ds_set s;
+    char logbuf[4096] = "";
+    FILE *log = fmemopen(logbuf, sizeof logbuf, "w");
+    CHECK(load(text, 0, log, &s, err, sizeof err) == DS_OK);
+    fclose(log);
+    CHECK(s.n == 25 && s.n_skipped == 1 && s.n_classes == 2);
+    CHECK(strstr(logbuf, bad) != NULL);
+    CHECK(ds_count(&s, -1, 1) == 12 && ds_count(&s, -1, 0) == 13);
+    /* labels follow the pixels: happy images are bright */
+    for (int i = 0; i < s.n; i++) {
+        const uint8_t *im = s.pixels + (size_t)i * 256;
+        CHECK((im[0] > 128) == (s.labels[i] == 1));
+    }
+    /* the person split: a person's images are all on one side */
+    for (int i = 0; i < s.n; i++)
+        for (int j = 0; j < s.n; j++)
+            if (s.group[i] == s.group[j])
+                CHECK(s.split[i] == s.split[j]);
+    for (int i = 0; i < s.n; i++)
+        CHECK(s.split[i] == (ds_person_is_test(s.group[i]) ? DS_TEST : DS_TRAIN));
+    ds_set_free(&s);
+
+    /* strict: the corrupt file is fatal and named */
+    CHECK(load(text, 1, NULL, &s, err, sizeof err) == DS_ERR_IMAGE);
+    CHECK(strstr(err, bad) != NULL);
+    ds_set_free(&s);
+
+    /* positive override: neutral counts as smiling now, happy does not */
+    snprintf(text, sizeof text, "folders,positive=neutral+sad:%s/set", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_OK);
+    CHECK(ds_count(&s, -1, 1) == 13 && ds_count(&s, -1, 0) == 12);
+    ds_set_free(&s);
+
+    /* train/test subfolders (FER2013 layout) give the split */
+    mk("fer");
+    mk("fer/train");
+    mk("fer/test");
+    mk("fer/train/happy");
+    mk("fer/train/angry");
+    mk("fer/test/happy");
+    mk("fer/test/angry");
+    image("fer/train/happy/1.jpg", 200);
+    image("fer/train/angry/2.jpg", 30);
+    image("fer/train/angry/3.jpg", 30);
+    image("fer/test/happy/4.png", 200);
+    snprintf(text, sizeof text, "folders:%s/fer", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_OK);
+    CHECK(s.n == 4 && ds_count(&s, DS_TEST, -1) == 1 && ds_count(&s, DS_TRAIN, 0) == 2 &&
+          ds_count(&s, DS_TEST, 1) == 1);
+    ds_set_free(&s);
+
+    /* missing and empty folders, bad source texts */
+    snprintf(text, sizeof text, "folders:%s/nothere", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_ERR_IO && strstr(err, "nothere"));
+    mk("empty");
+    snprintf(text, sizeof text, "folders:%s/empty", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_ERR_FORMAT && strstr(err, "empty"));
+    snprintf(text, sizeof text, "smiles:%s/set", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) != DS_OK && strstr(err, "SMILEsmileD"));
+    ds_source src;
+    CHECK(ds_source_parse("pictures:/x", &src, err, sizeof err) == DS_ERR_ARG && strstr(err, "pictures"));
+    CHECK(ds_source_parse("smiles", &src, err, sizeof err) == DS_ERR_ARG);
+    CHECK(ds_source_parse("smiles,box=1/2:/x", &src, err, sizeof err) == DS_ERR_ARG);
+    CHECK(ds_source_parse("folders,detect,box=0/0/1/1:/x", &src, err, sizeof err) == DS_ERR_ARG);
+    CHECK(ds_source_parse("smiles,box=0.1/0.2/0.8/0.7:/x/y", &src, err, sizeof err) == DS_OK &&
+          src.has_box && src.box[3] > 0.69f && !strcmp(src.path, "/x/y"));
+    /* detect without a detector */
+    snprintf(text, sizeof text, "folders,detect:%s/set", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_ERR_FACE);
+    ds_set_free(&s);
+}
+
+static void test_person_names(void)
+{
+    char p[64];
+    ds_person_from_file("happiness/Aaron_Eckhart_0001.jpg", p, sizeof p);
+    CHECK(!strcmp(p, "Aaron_Eckhart"));
+    ds_person_from_file("Abdullah_Gul_0013.jpg", p, sizeof p);
+    CHECK(!strcmp(p, "Abdullah_Gul"));
+    ds_person_from_file("1234.jpg", p, sizeof p);
+    CHECK(!strcmp(p, "1234"));
+    CHECK(ds_person_hash("a") == 0xe40c292cu); /* FNV-1a 32 reference value */
+}
+
+static void test_augment(void)
+{
+    uint8_t in[32 * 32], a[32 * 32], b[32 * 32];
+    for (int i = 0; i < 32 * 32; i++)
+        in[i] = (uint8_t)((i * 37) ^ (i >> 5));
+    ds_augment_config cfg;
+    ds_augment_defaults(&cfg);
+    nn_rng r1, r2;
+    nn_rng_seed(&r1, 42);
+    nn_rng_seed(&r2, 42);
+    int differ_from_input = 0;
+    for (int k = 0; k < 20; k++) {
+        ds_augment(&cfg, &r1, in, 32, 32, a);
+        ds_augment(&cfg, &r2, in, 32, 32, b);
+        CHECK(!memcmp(a, b, sizeof a));
+        differ_from_input += memcmp(a, in, sizeof a) != 0;
+    }
+    CHECK(differ_from_input >= 19);
+    nn_rng_seed(&r2, 43);
+    ds_augment(&cfg, &r2, in, 32, 32, b);
+    nn_rng_seed(&r1, 42);
+    ds_augment(&cfg, &r1, in, 32, 32, a);
+    CHECK(memcmp(a, b, sizeof a) != 0);
+    /* everything off: the image passes unchanged */
+    ds_augment_config off = {0};
+    ds_augment(&off, &r1, in, 32, 32, a);
+    CHECK(!memcmp(a, in, sizeof a));
+    /* a flip only: rows mirror */
+    ds_augment_config flip = {.flip = 1};
+    nn_rng_seed(&r1, 7);
+    int flipped = 0;
+    for (int k = 0; k < 16; k++) {
+        ds_augment(&flip, &r1, in, 32, 32, a);
+        if (memcmp(a, in, sizeof a)) {
+            flipped++;
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++)
+                    CHECK(a[y * 32 + x] == in[y * 32 + 31 - x]);
+        }
+    }
+    CHECK(flipped > 2 && flipped < 14);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_person_names();
+    test_augment();
+    test_folders();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    if (failures)
+        fprintf(stderr, "%d failures\n", failures);
+    return failures ? 1 : 0;
+}
