@@ -264,18 +264,18 @@ static void step_adagrad(size_t n, float *restrict p, const float *restrict g, f
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * p[i];
         sum[i] += d * d;
-        p[i] -= lr * d / (sqrtf(sum[i]) + eps);
+        p[i] -= lr * (d / (sqrtf(sum[i]) + eps));
     }
 }
 
 static void step_rmsprop(size_t n, float *restrict p, const float *restrict g, float *restrict sq,
                          float lr, float wd, float rho, float eps)
 {
-    float one_rho = 1.0f - rho;
+    float one_rho = (float)(1.0 - (double)rho); /* as torch: 1 - rho in double */
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * p[i];
         sq[i] = rho * sq[i] + one_rho * d * d;
-        p[i] -= lr * d / (sqrtf(sq[i]) + eps);
+        p[i] -= lr * (d / (sqrtf(sq[i]) + eps));
     }
 }
 
@@ -283,7 +283,7 @@ static void step_rmsprop(size_t n, float *restrict p, const float *restrict g, f
 static void step_adadelta(size_t n, float *restrict p, const float *restrict g, float *restrict sq,
                           float *restrict acc, float lr, float wd, float rho, float eps)
 {
-    float one_rho = 1.0f - rho;
+    float one_rho = (float)(1.0 - (double)rho); /* as torch: 1 - rho in double */
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * p[i];
         sq[i] = rho * sq[i] + one_rho * d * d;
@@ -298,12 +298,12 @@ static void step_adam(size_t n, float *restrict p, const float *restrict g, floa
                       float *restrict v, float wd, float b1, float b2, float step, float bc2_sqrt,
                       float eps)
 {
-    float one_b1 = 1.0f - b1, one_b2 = 1.0f - b2;
+    float one_b1 = (float)(1.0 - (double)b1), one_b2 = (float)(1.0 - (double)b2);
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * p[i];
         m[i] = b1 * m[i] + one_b1 * d;
         v[i] = b2 * v[i] + one_b2 * d * d;
-        p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+        p[i] -= step * (m[i] / (sqrtf(v[i]) / bc2_sqrt + eps));
     }
 }
 
@@ -314,14 +314,14 @@ static void step_nadam(size_t n, float *restrict p, const float *restrict g, flo
                        float *restrict v, float wd, float b1, float b2, float bc2, float cg,
                        float cm, float eps)
 {
-    float one_b1 = 1.0f - b1, one_b2 = 1.0f - b2;
+    float one_b1 = (float)(1.0 - (double)b1), one_b2 = (float)(1.0 - (double)b2);
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * p[i];
         m[i] = b1 * m[i] + one_b1 * d;
         v[i] = b2 * v[i] + one_b2 * d * d;
         float denom = sqrtf(v[i] / bc2) + eps;
-        p[i] -= cg * d / denom;
-        p[i] -= cm * m[i] / denom;
+        p[i] -= cg * (d / denom);
+        p[i] -= cm * (m[i] / denom);
     }
 }
 

@@ -1,0 +1,259 @@
+/* test_optim_api.c - optimizer names, configuration checks, learning-rate
+ * changes and the checkpoint state blob (bit-exact resume, damaged blobs). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+#include "optim_test_util.h"
+
+static void test_names(void)
+{
+    for (int k = 0; k < NN_OPT_COUNT; k++) {
+        nn_opt_kind got = NN_OPT_COUNT;
+        const char *name = nn_opt_name((nn_opt_kind)k);
+        EXPECT(nn_opt_from_name(name, &got) == NN_OK && got == (nn_opt_kind)k, "round trip %s",
+               name);
+        for (int j = 0; j < k; j++)
+            EXPECT(strcmp(name, nn_opt_name((nn_opt_kind)j)) != 0, "duplicate name %s", name);
+    }
+    nn_opt_kind got = NN_OPT_COUNT;
+    EXPECT(nn_opt_from_name("Adam", &got) == NN_OK && got == NN_OPT_ADAM, "case-insensitive");
+    EXPECT(nn_opt_from_name("nesterov", &got) == NN_OK && got == NN_OPT_NAG, "alias nesterov");
+    got = NN_OPT_SGD;
+    EXPECT(nn_opt_from_name("adamw", &got) == NN_ERR_ARG, "adamw is not ours");
+    EXPECT(nn_opt_from_name("ada", &got) == NN_ERR_ARG, "no prefix matching");
+    EXPECT(nn_opt_from_name("", &got) == NN_ERR_ARG, "empty name");
+    EXPECT(nn_opt_from_name(NULL, &got) == NN_ERR_ARG, "NULL name");
+    EXPECT(nn_opt_from_name("sgd", NULL) == NN_ERR_ARG, "NULL out");
+    EXPECT(got == NN_OPT_SGD, "failed lookups leave *kind alone");
+    EXPECT(strcmp(nn_opt_name(NN_OPT_COUNT), "unknown") == 0, "out-of-range name");
+    EXPECT(strcmp(nn_opt_name((nn_opt_kind)-1), "unknown") == 0, "negative kind name");
+}
+
+/* cfg must fail nn_optim_new with NN_ERR_ARG and a message naming field. */
+static void expect_bad(const nn_opt_config *cfg, const char *field, const char *why)
+{
+    nn_optim *opt = (nn_optim *)1; /* must be cleared */
+    nn_error err = {{0}};
+    nn_status st = nn_optim_new(cfg, 10, &opt, &err);
+    EXPECT(st == NN_ERR_ARG, "%s: status %d", why, (int)st);
+    EXPECT(opt == NULL, "%s: *out not cleared", why);
+    EXPECT(strstr(err.msg, field) != NULL, "%s: message '%s' does not name %s", why, err.msg,
+           field);
+    EXPECT(nn_opt_check(cfg, NULL) == NN_ERR_ARG, "%s: nn_opt_check without err", why);
+}
+
+static void test_configs(void)
+{
+    for (int k = 0; k < NN_OPT_COUNT; k++) {
+        nn_opt_config cfg, bad;
+        nn_error err = {{0}};
+        nn_opt_defaults((nn_opt_kind)k, &cfg);
+        EXPECT(cfg.kind == (nn_opt_kind)k && nn_opt_check(&cfg, &err) == NN_OK,
+               "defaults of %s rejected: %s", nn_opt_name((nn_opt_kind)k), err.msg);
+        EXPECT(cfg.weight_decay == 0, "weight decay is off by default");
+        const char *name = nn_opt_name((nn_opt_kind)k);
+
+        bad = cfg, bad.lr = 0;
+        expect_bad(&bad, "lr", "lr 0");
+        bad = cfg, bad.lr = -0.1f;
+        expect_bad(&bad, "lr", "negative lr");
+        bad = cfg, bad.lr = NAN;
+        expect_bad(&bad, "lr", "NaN lr");
+        bad = cfg, bad.lr = INFINITY;
+        expect_bad(&bad, "lr", "infinite lr");
+        bad = cfg, bad.weight_decay = -1e-4f;
+        expect_bad(&bad, "weight_decay", "negative weight decay");
+        bad = cfg, bad.weight_decay = NAN;
+        expect_bad(&bad, "weight_decay", "NaN weight decay");
+        /* The message also says which optimizer. */
+        bad = cfg, bad.lr = -1;
+        nn_optim *opt = NULL;
+        nn_optim_new(&bad, 3, &opt, &err);
+        EXPECT(strstr(err.msg, name) != NULL, "message '%s' does not name %s", err.msg, name);
+    }
+    nn_opt_config c;
+    nn_opt_defaults(NN_OPT_MOMENTUM, &c);
+    c.momentum = 0;
+    expect_bad(&c, "momentum", "momentum 0");
+    c.momentum = 1;
+    expect_bad(&c, "momentum", "momentum 1");
+    nn_opt_defaults(NN_OPT_NAG, &c);
+    c.momentum = 1.5f;
+    expect_bad(&c, "momentum", "nag momentum 1.5");
+    nn_opt_defaults(NN_OPT_ADAGRAD, &c);
+    c.eps = 0;
+    expect_bad(&c, "eps", "adagrad eps 0");
+    nn_opt_defaults(NN_OPT_RMSPROP, &c);
+    c.rho = 1;
+    expect_bad(&c, "rho", "rmsprop alpha 1");
+    c.rho = -0.5f;
+    expect_bad(&c, "rho", "rmsprop alpha negative");
+    nn_opt_defaults(NN_OPT_ADADELTA, &c);
+    c.eps = -1e-6f;
+    expect_bad(&c, "eps", "adadelta eps negative");
+    c.eps = 1e-6f, c.rho = NAN;
+    expect_bad(&c, "rho", "adadelta rho NaN");
+    nn_opt_defaults(NN_OPT_ADAM, &c);
+    c.beta1 = 1;
+    expect_bad(&c, "beta1", "adam beta1 1");
+    c.beta1 = 0.9f, c.beta2 = 1.01f;
+    expect_bad(&c, "beta2", "adam beta2 > 1");
+    nn_opt_defaults(NN_OPT_NADAM, &c);
+    c.beta2 = -0.1f;
+    expect_bad(&c, "beta2", "nadam beta2 negative");
+    c.beta2 = 0.999f, c.eps = INFINITY;
+    expect_bad(&c, "eps", "nadam eps infinite");
+
+    /* Fields an optimizer does not use are not checked. */
+    nn_opt_defaults(NN_OPT_SGD, &c);
+    c.beta1 = 7, c.momentum = -3, c.rho = 2, c.eps = -1;
+    EXPECT(nn_opt_check(&c, NULL) == NN_OK, "sgd ignores other optimizers' fields");
+
+    nn_error err = {{0}};
+    nn_optim *opt = NULL;
+    c.kind = NN_OPT_COUNT;
+    EXPECT(nn_optim_new(&c, 4, &opt, &err) == NN_ERR_ARG && strstr(err.msg, "kind"),
+           "unknown kind: %s", err.msg);
+    nn_opt_defaults(NN_OPT_COUNT, &c);
+    EXPECT(nn_opt_check(&c, NULL) == NN_ERR_ARG, "defaults of an unknown kind are not valid");
+    nn_opt_defaults(NN_OPT_ADAM, &c);
+    EXPECT(nn_optim_new(&c, 0, &opt, &err) == NN_ERR_ARG && strstr(err.msg, "no parameters"),
+           "0 params: %s", err.msg);
+    EXPECT(nn_optim_new(NULL, 4, &opt, &err) == NN_ERR_ARG, "NULL config");
+    EXPECT(nn_optim_new(&c, 4, NULL, &err) == NN_ERR_ARG, "NULL out");
+    EXPECT(nn_optim_new(&c, SIZE_MAX / 2, &opt, &err) == NN_ERR_NOMEM && opt == NULL,
+           "absurd size: %s", err.msg);
+    nn_optim_free(NULL);
+}
+
+static void test_lr(void)
+{
+    nn_opt_config c;
+    nn_optim *a = NULL, *b = NULL;
+    nn_opt_defaults(NN_OPT_SGD, &c);
+    c.lr = 0.1f;
+    nn_optim_new(&c, 1, &a, NULL);
+    c.lr = 0.2f;
+    nn_optim_new(&c, 1, &b, NULL);
+    EXPECT(a && b, "create");
+    if (!a || !b)
+        return;
+    EXPECT(nn_optim_get_lr(a) == 0.1f, "get_lr %g", (double)nn_optim_get_lr(a));
+    nn_optim_set_lr(a, 0.2f);
+    EXPECT(nn_optim_get_lr(a) == 0.2f && nn_optim_config(a)->lr == 0.2f, "set_lr");
+    nn_optim_set_lr(a, -1);
+    nn_optim_set_lr(a, NAN);
+    EXPECT(nn_optim_get_lr(a) == 0.2f, "invalid lr ignored");
+    float pa = 1, pb = 1, g = 0.5f;
+    nn_optim_step(a, &pa, &g);
+    nn_optim_step(b, &pb, &g);
+    EXPECT(pa == pb && pa == 0.9f, "the new lr is used: %g %g", (double)pa, (double)pb);
+    nn_optim_step(a, NULL, &g); /* ignored, not a crash */
+    EXPECT(nn_optim_steps(a) == 1, "steps %llu", (unsigned long long)nn_optim_steps(a));
+    nn_optim_free(a);
+    nn_optim_free(b);
+}
+
+/* Deterministic pseudo-gradients for the resume test. */
+static void fake_grad(int step, const float *p, float *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] = p[i] * 0.3f + sinf((float)(step * 7 + (int)i)) * 0.1f;
+}
+
+static void test_state(void)
+{
+    enum { N = 37, STEPS = 12, SPLIT = 5 };
+    for (int k = 0; k < NN_OPT_COUNT; k++) {
+        nn_opt_config cfg;
+        nn_opt_defaults((nn_opt_kind)k, &cfg);
+        cfg.weight_decay = 0.01f;
+        const char *name = nn_opt_name((nn_opt_kind)k);
+        nn_optim *ref = NULL, *first = NULL, *resumed = NULL;
+        nn_optim_new(&cfg, N, &ref, NULL);
+        nn_optim_new(&cfg, N, &first, NULL);
+        nn_optim_new(&cfg, N, &resumed, NULL);
+        EXPECT(ref && first && resumed, "create %s", name);
+        if (!ref || !first || !resumed)
+            return;
+        float p_ref[N], p[N], g[N];
+        for (int i = 0; i < N; i++)
+            p_ref[i] = p[i] = (float)(i - N / 2) * 0.1f;
+        for (int s = 0; s < STEPS; s++) {
+            fake_grad(s, p_ref, g, N);
+            nn_optim_step(ref, p_ref, g);
+        }
+        for (int s = 0; s < SPLIT; s++) {
+            fake_grad(s, p, g, N);
+            nn_optim_step(first, p, g);
+        }
+        size_t size = nn_optim_state_size(first);
+        EXPECT(size >= 16 + (k == NN_OPT_SGD ? 0 : N * sizeof(float)), "%s state %zu bytes", name,
+               size);
+        unsigned char *blob = malloc(size + 8);
+        if (!blob)
+            return;
+        nn_optim_save_state(first, blob);
+        nn_error err = {{0}};
+        EXPECT(nn_optim_load_state(resumed, blob, size, &err) == NN_OK, "%s load: %s", name,
+               err.msg);
+        EXPECT(nn_optim_steps(resumed) == SPLIT, "%s steps after load", name);
+        for (int s = SPLIT; s < STEPS; s++) {
+            fake_grad(s, p, g, N);
+            nn_optim_step(resumed, p, g);
+        }
+        EXPECT(memcmp(p, p_ref, sizeof p) == 0, "%s: resumed run is not bit-identical", name);
+
+        /* Damaged blobs are refused with a message and leave the optimizer usable. */
+        nn_optim *other = NULL;
+        err.msg[0] = 0;
+        EXPECT(nn_optim_load_state(first, blob, size - 1, &err) == NN_ERR_FORMAT && err.msg[0],
+               "%s: truncated blob accepted", name);
+        err.msg[0] = 0;
+        EXPECT(nn_optim_load_state(first, blob, 10, &err) == NN_ERR_FORMAT && err.msg[0],
+               "%s: header-only blob accepted", name);
+        EXPECT(nn_optim_load_state(first, blob, size + 8, &err) == NN_ERR_FORMAT,
+               "%s: overlong blob accepted", name);
+        blob[0] ^= 0xff;
+        EXPECT(nn_optim_load_state(first, blob, size, &err) == NN_ERR_FORMAT &&
+                   strstr(err.msg, "magic"),
+               "%s: bad magic: %s", name, err.msg);
+        blob[0] ^= 0xff;
+        blob[4] = 9;
+        EXPECT(nn_optim_load_state(first, blob, size, &err) == NN_ERR_VERSION, "%s: version",
+               name);
+        blob[4] = 1;
+        nn_opt_config small = cfg;
+        nn_optim_new(&small, N - 1, &other, NULL);
+        EXPECT(other && nn_optim_load_state(other, blob, size, &err) != NN_OK &&
+                   strstr(err.msg, "parameters"),
+               "%s: state of another net size accepted: %s", name, err.msg);
+        nn_optim_free(other);
+        other = NULL;
+        nn_opt_config diff;
+        nn_opt_defaults((nn_opt_kind)((k + 1) % NN_OPT_COUNT), &diff);
+        nn_optim_new(&diff, N, &other, NULL);
+        err.msg[0] = 0;
+        EXPECT(other && nn_optim_load_state(other, blob, size, &err) == NN_ERR_FORMAT &&
+                   strstr(err.msg, name),
+               "%s: state loaded into %s: %s", name, nn_opt_name(diff.kind), err.msg);
+        nn_optim_free(other);
+        EXPECT(nn_optim_load_state(first, NULL, size, &err) == NN_ERR_ARG, "NULL blob");
+        EXPECT(nn_optim_steps(first) == SPLIT, "%s: failed loads changed the step count", name);
+        free(blob);
+        nn_optim_free(ref);
+        nn_optim_free(first);
+        nn_optim_free(resumed);
+    }
+}
+
+int main(void)
+{
+    test_names();
+    test_configs();
+    test_lr();
+    test_state();
+    return test_result("optim-api");
+}
