@@ -1,0 +1,554 @@
+/* nn_layers.c - forward and backward passes of every layer, and the
+ * per-thread workspace they run in. Tensors are NCHW, batch outermost. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+#define ALIGN_FLOATS 16 /* 64-byte alignment of every buffer */
+
+static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+static int conv_is_pointwise(const nn_layer *l)
+{
+    return l->kh == 1 && l->kw == 1 && l->sh == 1 && l->sw == 1 && l->pad_t == 0 &&
+           l->pad_l == 0;
+}
+
+static size_t conv_col_size(const nn_layer *l)
+{
+    return (size_t)l->in_c * l->kh * l->kw * l->out_h * l->out_w;
+}
+
+/* ------------------------------------------------------------ workspace */
+
+nn_status nn_ws_init(nn_ws *ws, const nn_net *net, int max_batch, int train, nn_error *err)
+{
+    memset(ws, 0, sizeof *ws);
+    if (max_batch < 1 || max_batch > (1 << 20)) {
+        nn_seterr(err, "batch size %d out of range [1, %d]", max_batch, 1 << 20);
+        return NN_ERR_ARG;
+    }
+    int L = net->n_layers;
+    ws->max_batch = max_batch;
+    ws->train = train;
+    ws->act = calloc((size_t)L + 1, sizeof *ws->act);
+    ws->aux_off = calloc((size_t)L + 1, sizeof *ws->aux_off);
+    if (!ws->act || !ws->aux_off)
+        goto nomem;
+    size_t B = (size_t)max_batch;
+    size_t total = 0, col = 0, aux = 0, maxact = round_up((size_t)net->input.width *
+                                                          net->input.height * net->input.channels);
+    /* offsets first, then one allocation */
+    size_t *offs = calloc((size_t)L + 1, sizeof *offs);
+    if (!offs)
+        goto nomem;
+    offs[0] = total;
+    total += round_up(B * maxact);
+    for (int i = 0; i < L; i++) {
+        const nn_layer *l = &net->layers[i];
+        size_t o = round_up(nn_layer_out_size(l));
+        if (o > maxact)
+            maxact = o;
+        offs[i + 1] = total;
+        total += round_up(B * o);
+        if (l->kind == NN_L_CONV && !conv_is_pointwise(l) && conv_col_size(l) > col)
+            col = conv_col_size(l);
+        ws->aux_off[i] = aux;
+        if (l->kind == NN_L_DROPOUT)
+            aux += round_up(B * nn_layer_out_size(l));
+        else if (l->kind == NN_L_BATCHNORM)
+            aux += round_up(3 * (size_t)l->in_c);
+    }
+    col = round_up(col);
+    size_t col_off = total;
+    total += train ? 2 * col : col;
+    size_t aux_base = total;
+    total += aux;
+    size_t dbuf_off = total, grads_off = 0;
+    if (train) {
+        total += 2 * round_up(B * maxact);
+        grads_off = total;
+        total += round_up(net->n_params);
+    }
+    total += ALIGN_FLOATS;
+    ws->block = aligned_alloc(64, total * sizeof(float));
+    if (!ws->block) {
+        free(offs);
+        goto nomem;
+    }
+    /* touch every page now: fresh pages are slow, and nothing below allocates */
+    memset(ws->block, 0, total * sizeof(float));
+    float *base = ws->block;
+    for (int i = 0; i <= L; i++)
+        ws->act[i] = base + offs[i];
+    free(offs);
+    ws->col = base + col_off;
+    ws->aux = base + aux_base;
+    if (train) {
+        ws->dbuf[0] = base + dbuf_off;
+        ws->dbuf[1] = base + dbuf_off + round_up(B * maxact);
+        ws->grads = base + grads_off;
+    }
+    return NN_OK;
+nomem:
+    nn_seterr(err, "out of memory for a workspace of batch %d", max_batch);
+    nn_ws_free(ws);
+    return NN_ERR_NOMEM;
+}
+
+void nn_ws_free(nn_ws *ws)
+{
+    free(ws->act);
+    free(ws->aux_off);
+    free(ws->block);
+    memset(ws, 0, sizeof *ws);
+}
+
+/* ------------------------------------------------------------ conv */
+
+/* x[C,H,W] -> col[C*kh*kw, oh*ow] (zeros where the window hangs over the pad) */
+static void im2col(const nn_layer *l, const float *x, float *col)
+{
+    int oh = l->out_h, ow = l->out_w, H = l->in_h, W = l->in_w;
+    size_t P = (size_t)oh * ow;
+    for (int c = 0; c < l->in_c; c++)
+        for (int ki = 0; ki < l->kh; ki++)
+            for (int kj = 0; kj < l->kw; kj++) {
+                float *row = col + ((size_t)(c * l->kh + ki) * l->kw + kj) * P;
+                for (int oy = 0; oy < oh; oy++) {
+                    int iy = oy * l->sh - l->pad_t + ki;
+                    float *r = row + (size_t)oy * ow;
+                    if (iy < 0 || iy >= H) {
+                        memset(r, 0, (size_t)ow * sizeof(float));
+                        continue;
+                    }
+                    const float *xr = x + ((size_t)c * H + iy) * W;
+                    for (int ox = 0; ox < ow; ox++) {
+                        int ix = ox * l->sw - l->pad_l + kj;
+                        r[ox] = ix >= 0 && ix < W ? xr[ix] : 0.0f;
+                    }
+                }
+            }
+}
+
+/* the adjoint: dx[C,H,W] += scatter of dcol */
+static void col2im(const nn_layer *l, const float *col, float *dx)
+{
+    int oh = l->out_h, ow = l->out_w, H = l->in_h, W = l->in_w;
+    size_t P = (size_t)oh * ow;
+    for (int c = 0; c < l->in_c; c++)
+        for (int ki = 0; ki < l->kh; ki++)
+            for (int kj = 0; kj < l->kw; kj++) {
+                const float *row = col + ((size_t)(c * l->kh + ki) * l->kw + kj) * P;
+                for (int oy = 0; oy < oh; oy++) {
+                    int iy = oy * l->sh - l->pad_t + ki;
+                    if (iy < 0 || iy >= H)
+                        continue;
+                    const float *r = row + (size_t)oy * ow;
+                    float *xr = dx + ((size_t)c * H + iy) * W;
+                    for (int ox = 0; ox < ow; ox++) {
+                        int ix = ox * l->sw - l->pad_l + kj;
+                        if (ix >= 0 && ix < W)
+                            xr[ix] += r[ox];
+                    }
+                }
+            }
+}
+
+/* y[N,OC,P] = W[OC,K] col[K,P] + b */
+static void conv_fwd(const nn_layer *l, const float *w, const float *b, const float *x,
+                     float *y, int batch, float *col)
+{
+    int K = l->in_c * l->kh * l->kw, P = l->out_h * l->out_w;
+    size_t isz = nn_layer_in_size(l), osz = nn_layer_out_size(l);
+    for (int n = 0; n < batch; n++) {
+        const float *xn = x + n * isz;
+        float *yn = y + n * osz;
+        const float *cn = xn;
+        if (!conv_is_pointwise(l)) {
+            im2col(l, xn, col);
+            cn = col;
+        }
+        for (int o = 0; o < l->out_c; o++)
+            for (int p = 0; p < P; p++)
+                yn[(size_t)o * P + p] = b[o];
+        nn_sgemm(0, 0, l->out_c, P, K, w, K, cn, P, 1.0f, yn, P);
+    }
+}
+
+static void conv_bwd(const nn_layer *l, const float *w, float *dw, float *db, const float *x,
+                     const float *dy, float *dx, int batch, float *col, float *dcol)
+{
+    int K = l->in_c * l->kh * l->kw, P = l->out_h * l->out_w;
+    size_t isz = nn_layer_in_size(l), osz = nn_layer_out_size(l);
+    int pw = conv_is_pointwise(l);
+    for (int n = 0; n < batch; n++) {
+        const float *xn = x + n * isz, *dyn = dy + n * osz;
+        const float *cn = xn;
+        if (!pw) {
+            im2col(l, xn, col);
+            cn = col;
+        }
+        nn_sgemm(0, 1, l->out_c, K, P, dyn, P, cn, P, 1.0f, dw, K);
+        for (int o = 0; o < l->out_c; o++) {
+            float s = 0.0f;
+            for (int p = 0; p < P; p++)
+                s += dyn[(size_t)o * P + p];
+            db[o] += s;
+        }
+        if (dx) {
+            float *dxn = dx + n * isz;
+            if (pw) {
+                nn_sgemm(1, 0, K, P, l->out_c, w, K, dyn, P, 0.0f, dxn, P);
+            } else {
+                nn_sgemm(1, 0, K, P, l->out_c, w, K, dyn, P, 0.0f, dcol, P);
+                memset(dxn, 0, isz * sizeof(float));
+                col2im(l, dcol, dxn);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ pooling */
+
+static void pool_fwd(const nn_layer *l, const float *x, float *y, int batch, int is_max)
+{
+    int H = l->in_h, W = l->in_w;
+    float inv = 1.0f / (float)(l->kh * l->kw);
+    for (int nc = 0; nc < batch * l->in_c; nc++) {
+        const float *xc = x + (size_t)nc * H * W;
+        float *yc = y + (size_t)nc * l->out_h * l->out_w;
+        for (int oy = 0; oy < l->out_h; oy++)
+            for (int ox = 0; ox < l->out_w; ox++) {
+                const float *xw = xc + (size_t)oy * l->sh * W + (size_t)ox * l->sw;
+                float m = is_max ? xw[0] : 0.0f;
+                for (int i = 0; i < l->kh; i++)
+                    for (int j = 0; j < l->kw; j++) {
+                        float v = xw[(size_t)i * W + j];
+                        if (is_max)
+                            m = v > m ? v : m;
+                        else
+                            m += v;
+                    }
+                yc[oy * l->out_w + ox] = is_max ? m : m * inv;
+            }
+    }
+}
+
+/* max: the gradient goes to the first maximum of each window (as computed
+ * again from x, so no index buffer is kept) */
+static void pool_bwd(const nn_layer *l, const float *x, const float *dy, float *dx, int batch,
+                     int is_max)
+{
+    int H = l->in_h, W = l->in_w;
+    float inv = 1.0f / (float)(l->kh * l->kw);
+    memset(dx, 0, (size_t)batch * nn_layer_in_size(l) * sizeof(float));
+    for (int nc = 0; nc < batch * l->in_c; nc++) {
+        const float *xc = x + (size_t)nc * H * W;
+        float *dxc = dx + (size_t)nc * H * W;
+        const float *dyc = dy + (size_t)nc * l->out_h * l->out_w;
+        for (int oy = 0; oy < l->out_h; oy++)
+            for (int ox = 0; ox < l->out_w; ox++) {
+                size_t base = (size_t)oy * l->sh * W + (size_t)ox * l->sw;
+                float g = dyc[oy * l->out_w + ox];
+                if (is_max) {
+                    size_t arg = base;
+                    float m = xc[base];
+                    for (int i = 0; i < l->kh; i++)
+                        for (int j = 0; j < l->kw; j++) {
+                            size_t k = base + (size_t)i * W + j;
+                            if (xc[k] > m)
+                                m = xc[k], arg = k;
+                        }
+                    dxc[arg] += g;
+                } else {
+                    for (int i = 0; i < l->kh; i++)
+                        for (int j = 0; j < l->kw; j++)
+                            dxc[base + (size_t)i * W + j] += g * inv;
+                }
+            }
+    }
+}
+
+/* ------------------------------------------------------------ batchnorm */
+
+/* aux: mean[C], invstd[C], var[C] of the batch (train mode) */
+static void bn_fwd(const nn_layer *l, const float *gamma, const float *beta, const float *run,
+                   const float *x, float *y, int batch, int train, float *aux)
+{
+    int C = l->in_c;
+    size_t S = (size_t)l->in_h * l->in_w, csz = (size_t)C * S;
+    for (int c = 0; c < C; c++) {
+        float mean, invstd;
+        if (train) {
+            double s = 0.0, ss = 0.0;
+            for (int n = 0; n < batch; n++) {
+                const float *xc = x + n * csz + c * S;
+                for (size_t i = 0; i < S; i++)
+                    s += xc[i];
+            }
+            double m = s / ((double)batch * S);
+            for (int n = 0; n < batch; n++) {
+                const float *xc = x + n * csz + c * S;
+                for (size_t i = 0; i < S; i++) {
+                    double d = xc[i] - m;
+                    ss += d * d;
+                }
+            }
+            double var = ss / ((double)batch * S);
+            mean = (float)m;
+            invstd = (float)(1.0 / sqrt(var + NN_BN_EPS));
+            aux[c] = mean, aux[C + c] = invstd, aux[2 * C + c] = (float)var;
+        } else {
+            mean = run[c];
+            invstd = 1.0f / sqrtf(run[C + c] + NN_BN_EPS);
+        }
+        float a = gamma[c] * invstd, bb = beta[c] - mean * a;
+        for (int n = 0; n < batch; n++) {
+            const float *xc = x + n * csz + c * S;
+            float *yc = y + n * csz + c * S;
+            for (size_t i = 0; i < S; i++)
+                yc[i] = xc[i] * a + bb;
+        }
+    }
+}
+
+static void bn_bwd(const nn_layer *l, const float *gamma, float *dgamma, float *dbeta,
+                   const float *x, const float *dy, float *dx, int batch, const float *aux)
+{
+    int C = l->in_c;
+    size_t S = (size_t)l->in_h * l->in_w, csz = (size_t)C * S;
+    double M = (double)batch * S;
+    for (int c = 0; c < C; c++) {
+        float mean = aux[c], invstd = aux[C + c];
+        double sdy = 0.0, sdyx = 0.0;
+        for (int n = 0; n < batch; n++) {
+            const float *xc = x + n * csz + c * S, *dyc = dy + n * csz + c * S;
+            for (size_t i = 0; i < S; i++) {
+                sdy += dyc[i];
+                sdyx += (double)dyc[i] * ((xc[i] - mean) * invstd);
+            }
+        }
+        dgamma[c] += (float)sdyx;
+        dbeta[c] += (float)sdy;
+        if (!dx)
+            continue;
+        float k = gamma[c] * invstd, m1 = (float)(sdy / M), m2 = (float)(sdyx / M);
+        for (int n = 0; n < batch; n++) {
+            const float *xc = x + n * csz + c * S, *dyc = dy + n * csz + c * S;
+            float *dxc = dx + n * csz + c * S;
+            for (size_t i = 0; i < S; i++)
+                dxc[i] = k * (dyc[i] - m1 - (xc[i] - mean) * invstd * m2);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ activations */
+
+static inline float sigmoidf(float x)
+{
+    /* never exp of a large positive number */
+    if (x >= 0.0f)
+        return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+void nn_sigmoid_fwd(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = sigmoidf(x[i]);
+}
+
+void nn_softmax_fwd(const float *x, float *y, int n)
+{
+    float m = x[0];
+    for (int i = 1; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        y[i] = expf(x[i] - m);
+        s += y[i];
+    }
+    float inv = 1.0f / s;
+    for (int i = 0; i < n; i++)
+        y[i] *= inv;
+}
+
+/* dropout mask of one sample: depends on (seed, layer, sample index) only,
+ * so it is the same whichever thread runs the sample */
+static void dropout_mask(float *m, size_t n, float p, uint64_t seed, int layer, int sample)
+{
+    nn_rng rng;
+    nn_rng_seed(&rng, seed ^ ((uint64_t)(unsigned)layer << 40) ^ (uint64_t)(unsigned)sample *
+                                                                    0x9E3779B97F4A7C15ull);
+    float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++)
+        m[i] = nn_rng_uniform(&rng) < p ? 0.0f : keep;
+}
+
+/* ------------------------------------------------------------ driver */
+
+void nn_run_forward(const nn_net *net, nn_ws *ws, int batch, int upto, int train,
+                    uint64_t rng_seed, int sample_base)
+{
+    for (int i = 0; i < upto; i++) {
+        const nn_layer *l = &net->layers[i];
+        const float *x = ws->act[i];
+        float *y = ws->act[i + 1];
+        const float *w = net->params + l->w_off, *b = net->params + l->b_off;
+        size_t osz = nn_layer_out_size(l), n = (size_t)batch * osz;
+        float *aux = ws->aux + ws->aux_off[i];
+        switch (l->kind) {
+        case NN_L_CONV: conv_fwd(l, w, b, x, y, batch, ws->col); break;
+        case NN_L_MAXPOOL: pool_fwd(l, x, y, batch, 1); break;
+        case NN_L_AVGPOOL: pool_fwd(l, x, y, batch, 0); break;
+        case NN_L_GAP: {
+            size_t S = (size_t)l->in_h * l->in_w;
+            for (size_t k = 0; k < n; k++) {
+                float s = 0.0f;
+                for (size_t j = 0; j < S; j++)
+                    s += x[k * S + j];
+                y[k] = s / (float)S;
+            }
+            break;
+        }
+        case NN_L_DENSE: {
+            int I = (int)nn_layer_in_size(l), O = l->out_c;
+            for (int s = 0; s < batch; s++)
+                memcpy(y + (size_t)s * O, b, (size_t)O * sizeof(float));
+            nn_sgemm(0, 1, batch, O, I, x, I, w, I, 1.0f, y, O);
+            break;
+        }
+        case NN_L_FLATTEN: memcpy(y, x, n * sizeof(float)); break;
+        case NN_L_DROPOUT:
+            if (train && l->alpha > 0.0f) {
+                for (int s = 0; s < batch; s++)
+                    dropout_mask(aux + s * osz, osz, l->alpha, rng_seed, i, sample_base + s);
+                for (size_t k = 0; k < n; k++)
+                    y[k] = x[k] * aux[k];
+            } else {
+                memcpy(y, x, n * sizeof(float));
+            }
+            break;
+        case NN_L_BATCHNORM:
+            bn_fwd(l, w, b, net->state + l->s_off, x, y, batch, train, aux);
+            break;
+        case NN_L_RELU:
+            for (size_t k = 0; k < n; k++)
+                y[k] = x[k] > 0.0f ? x[k] : 0.0f;
+            break;
+        case NN_L_LEAKYRELU:
+            for (size_t k = 0; k < n; k++)
+                y[k] = x[k] > 0.0f ? x[k] : l->alpha * x[k];
+            break;
+        case NN_L_SIGMOID: nn_sigmoid_fwd(x, y, n); break;
+        case NN_L_TANH:
+            for (size_t k = 0; k < n; k++)
+                y[k] = tanhf(x[k]);
+            break;
+        case NN_L_SOFTMAX:
+            for (int s = 0; s < batch; s++)
+                nn_softmax_fwd(x + s * osz, y + s * osz, (int)osz);
+            break;
+        case NN_L_COUNT: break;
+        }
+    }
+}
+
+void nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto, const float *dtop)
+{
+    const float *dy = dtop;
+    for (int i = upto - 1; i >= 0; i--) {
+        const nn_layer *l = &net->layers[i];
+        const float *x = ws->act[i], *y = ws->act[i + 1];
+        float *dx = i > 0 ? (dy == ws->dbuf[0] ? ws->dbuf[1] : ws->dbuf[0]) : NULL;
+        const float *w = net->params + l->w_off;
+        float *dw = ws->grads + l->w_off, *db = ws->grads + l->b_off;
+        size_t isz = nn_layer_in_size(l), n = (size_t)batch * isz;
+        const float *aux = ws->aux + ws->aux_off[i];
+        switch (l->kind) {
+        case NN_L_CONV:
+            conv_bwd(l, w, dw, db, x, dy, dx, batch, ws->col, ws->col + round_up(conv_col_size(l)));
+            break;
+        case NN_L_MAXPOOL:
+            if (dx)
+                pool_bwd(l, x, dy, dx, batch, 1);
+            break;
+        case NN_L_AVGPOOL:
+            if (dx)
+                pool_bwd(l, x, dy, dx, batch, 0);
+            break;
+        case NN_L_GAP:
+            if (dx) {
+                size_t S = (size_t)l->in_h * l->in_w;
+                for (size_t k = 0; k < n; k++)
+                    dx[k] = dy[k / S] / (float)S;
+            }
+            break;
+        case NN_L_DENSE: {
+            int I = (int)isz, O = l->out_c;
+            nn_sgemm(1, 0, O, I, batch, dy, O, x, I, 1.0f, dw, I);
+            for (int s = 0; s < batch; s++)
+                for (int o = 0; o < O; o++)
+                    db[o] += dy[(size_t)s * O + o];
+            if (dx)
+                nn_sgemm(0, 0, batch, I, O, dy, O, w, I, 0.0f, dx, I);
+            break;
+        }
+        case NN_L_FLATTEN:
+            if (dx)
+                memcpy(dx, dy, n * sizeof(float));
+            break;
+        case NN_L_DROPOUT:
+            if (dx) {
+                if (l->alpha > 0.0f)
+                    for (size_t k = 0; k < n; k++)
+                        dx[k] = dy[k] * aux[k];
+                else
+                    memcpy(dx, dy, n * sizeof(float));
+            }
+            break;
+        case NN_L_BATCHNORM:
+            bn_bwd(l, w, dw, db, x, dy, dx, batch, aux);
+            break;
+        case NN_L_RELU:
+            if (dx)
+                for (size_t k = 0; k < n; k++)
+                    dx[k] = x[k] > 0.0f ? dy[k] : 0.0f;
+            break;
+        case NN_L_LEAKYRELU:
+            if (dx)
+                for (size_t k = 0; k < n; k++)
+                    dx[k] = x[k] > 0.0f ? dy[k] : l->alpha * dy[k];
+            break;
+        case NN_L_SIGMOID:
+            if (dx)
+                for (size_t k = 0; k < n; k++)
+                    dx[k] = dy[k] * y[k] * (1.0f - y[k]);
+            break;
+        case NN_L_TANH:
+            if (dx)
+                for (size_t k = 0; k < n; k++)
+                    dx[k] = dy[k] * (1.0f - y[k] * y[k]);
+            break;
+        case NN_L_SOFTMAX:
+            if (dx)
+                for (int s = 0; s < batch; s++) {
+                    const float *ys = y + s * isz, *dys = dy + s * isz;
+                    float d = 0.0f;
+                    for (size_t k = 0; k < isz; k++)
+                        d += dys[k] * ys[k];
+                    for (size_t k = 0; k < isz; k++)
+                        dx[s * isz + k] = ys[k] * (dys[k] - d);
+                }
+            break;
+        case NN_L_COUNT: break;
+        }
+        if (!dx)
+            break;
+        dy = dx;
+    }
+}
