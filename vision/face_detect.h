@@ -1,0 +1,53 @@
+/* face_detect.h - Viola-Jones face detection on OpenCV's Haar cascades,
+ * giving the same boxes as OpenCV 4.6's CascadeClassifier::detectMultiScale
+ * (image pyramid resized with INTER_LINEAR_EXACT, 24x24 windows stepped
+ * by 2 below scale 2 and by 1 above, variance normalisation over the inner
+ * (w-2)x(h-2) window, groupRectangles with eps 0.2, clipped to the image).
+ *
+ * Ownership: a detector owns its cascade and its work buffers; buffers grow
+ * to the largest frame seen, so after the first frame of a given size a call
+ * does not allocate. Threading: one detector per thread. */
+#ifndef FACE_DETECT_H
+#define FACE_DETECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "face_pipeline.h"
+#include "haar_cascade.h"
+
+typedef struct {
+    int x, y, w, h;
+    int neighbors; /* raw windows grouped into this box */
+} face_rect;
+
+typedef struct {
+    float scale_factor; /* > 1, e.g. 1.1 */
+    int min_neighbors;  /* groupRectangles threshold; 0 returns raw windows */
+    int min_w, min_h;   /* smallest box searched (pixels) */
+    int max_w, max_h;   /* 0: the image size */
+} face_detect_params;
+
+/* scale 1.1, min_neighbors 3, no size limits: OpenCV's defaults. */
+void face_detect_params_defaults(face_detect_params *p);
+
+typedef struct face_detector face_detector;
+
+/* cascade_path NULL: FACE_DEFAULT_CASCADE. A missing or malformed file gives
+ * FACE_ERR_CASCADE and a message naming it and the opencv-data package. */
+face_status face_detector_new(const char *cascade_path, face_detector **out, char *err,
+                              size_t errlen);
+void face_detector_free(face_detector *d);
+const haar_cascade *face_detector_cascade(const face_detector *d);
+
+/* Detect faces in a grey image. Writes at most max_out boxes (largest first)
+ * and returns how many were found (may exceed max_out), or -1 on bad
+ * arguments (NULL, sizes <= 0, stride < width, images over 2^28 pixels) or
+ * when a buffer cannot be allocated. */
+int face_detect(face_detector *d, const uint8_t *grey, int width, int height, int stride,
+                const face_detect_params *p, face_rect *out, int max_out);
+
+/* Windows evaluated by the last call (for benchmarks). */
+long face_detector_windows(const face_detector *d);
+
+#endif /* FACE_DETECT_H */
