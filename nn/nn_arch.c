@@ -133,7 +133,8 @@ void nn_net_free(nn_net *net)
 static int layer_shape(nn_layer *l, const char *origin, nn_error *err)
 {
     const char *name = kind_names[l->kind];
-    l->out_c = l->in_c;
+    int n_out = l->out_c; /* conv, dense: as parsed */
+    l->out_c = l->kind == NN_L_CONV || l->kind == NN_L_DENSE ? n_out : l->in_c;
     l->out_h = l->in_h;
     l->out_w = l->in_w;
     l->n_w = l->n_b = l->n_s = 0;

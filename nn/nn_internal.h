@@ -70,6 +70,7 @@ typedef struct {
     size_t *aux_off;    /* per layer, into aux */
     float *dbuf[2];     /* ping-pong activation gradients */
     float *grads;       /* parameter gradients, n_params */
+    int want_input_grad; /* backward also computes d(loss)/d(input) (tests) */
     void *block;        /* everything above lives in one allocation */
 } nn_ws;
 
@@ -84,15 +85,23 @@ void nn_ws_free(nn_ws *ws);
 void nn_run_forward(const nn_net *net, nn_ws *ws, int batch, int upto, int train,
                     uint64_t rng_seed, int sample_base);
 /* Back from layer upto-1 to 0; dtop (batch x out size of layer upto-1) is the
- * gradient of that layer's output. Accumulates into ws->grads. */
-void nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto, const float *dtop);
+ * gradient of that layer's output. Accumulates into ws->grads. Returns the
+ * gradient of the input when ws->want_input_grad, else NULL. */
+const float *nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto, const float *dtop);
 
 const char *nn_layer_kind_name(int kind);
 
 /* Output activation helpers (last layer sigmoid/softmax?). */
 int nn_net_out_act(const nn_net *net); /* NN_L_SIGMOID, NN_L_SOFTMAX or -1 */
 
-/* Kernels (nn_kernels.c). */
+/* Loss of n samples (nn_train.c): out holds logits for BCE/CE, probabilities
+ * for MSE; cw NULL or class weights. dtop (may be NULL) gets the gradient
+ * scaled by 1/total; probs (may be NULL) the probabilities. Returns the
+ * weighted loss summed over the samples. */
+double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, const float *out,
+                    const int *labels, int n, int total, float *dtop, float *probs, int *correct);
+
+/* Kernels (nn_gemm.c, nn_layers.c). */
 void nn_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc);
 void nn_sigmoid_fwd(const float *x, float *y, size_t n);

@@ -458,13 +458,15 @@ void nn_run_forward(const nn_net *net, nn_ws *ws, int batch, int upto, int train
     }
 }
 
-void nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto, const float *dtop)
+const float *nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto,
+                            const float *dtop)
 {
     const float *dy = dtop;
     for (int i = upto - 1; i >= 0; i--) {
         const nn_layer *l = &net->layers[i];
         const float *x = ws->act[i], *y = ws->act[i + 1];
-        float *dx = i > 0 ? (dy == ws->dbuf[0] ? ws->dbuf[1] : ws->dbuf[0]) : NULL;
+        float *dx = i > 0 || ws->want_input_grad ? (dy == ws->dbuf[0] ? ws->dbuf[1] : ws->dbuf[0])
+                                                  : NULL;
         const float *w = net->params + l->w_off;
         float *dw = ws->grads + l->w_off, *db = ws->grads + l->b_off;
         size_t isz = nn_layer_in_size(l), n = (size_t)batch * isz;
@@ -548,7 +550,8 @@ void nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto, const fl
         case NN_L_COUNT: break;
         }
         if (!dx)
-            break;
+            return NULL;
         dy = dx;
     }
+    return dy;
 }

@@ -54,20 +54,20 @@ static float sigmoid1(float z)
 /* Loss of samples [0, n) given the top activations out (logits when fused);
  * writes the gradient (scaled by 1/total) into dtop when it is not NULL and
  * probabilities into probs when that is not NULL. Returns the weighted sum. */
-static double loss_and_grad(const nn_trainer *tr, const float *out, const int *labels, int n,
-                            int total, float *dtop, float *probs, int *correct)
+double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, const float *out,
+                    const int *labels, int n, int total, float *dtop, float *probs, int *correct)
 {
-    int O = tr->n_out, hits = 0;
+    int O = n_out, hits = 0;
     double sum = 0.0;
     float inv = 1.0f / (float)total;
     for (int s = 0; s < n; s++) {
         const float *z = out + (size_t)s * O;
         int y = labels[s];
-        float w = tr->cwv ? tr->cwv[y] : 1.0f;
+        float w = cw ? cw[y] : 1.0f;
         float *d = dtop ? dtop + (size_t)s * O : NULL;
         float *p = probs ? probs + (size_t)s * O : NULL;
         int pred;
-        if (tr->loss == NN_LOSS_BCE) {
+        if (loss == NN_LOSS_BCE) {
             float zz = z[0], t = (float)y;
             double l = fmax(zz, 0.0) - zz * t + log1p(exp(-fabs((double)zz)));
             float pr = sigmoid1(zz);
@@ -77,7 +77,7 @@ static double loss_and_grad(const nn_trainer *tr, const float *out, const int *l
             if (p)
                 p[0] = pr;
             pred = zz > 0.0f;
-        } else if (tr->loss == NN_LOSS_SOFTMAX_CE) {
+        } else if (loss == NN_LOSS_SOFTMAX_CE) {
             float m = z[0];
             int am = 0;
             for (int o = 1; o < O; o++)
@@ -138,8 +138,8 @@ static void *run_job(void *arg)
     nn_run_forward(net, ws, n, tr->upto, j->train, seed, j->start);
     float *dtop = j->train ? ws->dbuf[1] : NULL;
     float *probs = j->probs ? j->probs + (size_t)j->start * tr->n_out : NULL;
-    j->loss = loss_and_grad(tr, ws->act[tr->upto], j->labels + j->start, n, j->total, dtop, probs,
-                            &j->correct);
+    j->loss = nn_loss_eval(tr->loss, tr->n_out, tr->cwv, ws->act[tr->upto], j->labels + j->start,
+                           n, j->total, dtop, probs, &j->correct);
     if (j->train)
         nn_run_backward(net, ws, n, tr->upto, dtop);
     return NULL;
