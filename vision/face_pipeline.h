@@ -69,8 +69,35 @@ int face_pipeline_process_still(face_pipeline *fp, const uint8_t *grey, int widt
 /* Forget all tracks (a new video or a camera switch). */
 void face_pipeline_reset(face_pipeline *fp);
 
-/* The crop every caller uses: the model's geometry applied to a face box. */
+/* The crop every caller uses: the model's geometry applied to a face box
+ * (the same arithmetic as nn_crop_rect, which it calls). */
 void face_crop_rect(const nn_crop_geometry *g, float x, float y, float w, float h, float *rx,
                     float *ry, float *rw, float *rh);
+
+/* The network input for one face box (bx, by, bw, bh) of a grey frame:
+ * face_crop_rect with spec->crop, then nn_preprocess_grey into
+ * out[channels * height * width]. The app, smile-score and smile-train all
+ * go through this, so their crops are identical. No allocation. */
+face_status face_crop_input(const nn_input_spec *spec, const uint8_t *grey, int width, int height,
+                            int stride, float bx, float by, float bw, float bh, float *out);
+
+/* The score of a face: the sigmoid output, or for a softmax model the
+ * probability of class 1 ("smiling"). */
+
+/* Why the last call failed ("" if it did not). */
+const char *face_pipeline_error(const face_pipeline *fp);
+
+/* The network input of the last processed frame's faces, n * C*H*W floats
+ * in the order of the results (NULL without a model). For tests. */
+const float *face_pipeline_last_input(const face_pipeline *fp, int *n);
+
+typedef struct {
+    long frames;      /* face_pipeline_process calls that ran */
+    long full_scans;  /* frames scanned in full */
+    long local_scans; /* track-neighbourhood scans */
+    long windows;     /* cascade windows evaluated */
+} face_pipeline_stats;
+
+void face_pipeline_get_stats(const face_pipeline *fp, face_pipeline_stats *st);
 
 #endif /* FACE_PIPELINE_H */

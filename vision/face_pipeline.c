@@ -1,0 +1,417 @@
+/* face_pipeline.c - detect, track, crop and score faces frame by frame.
+ *
+ * Speed comes from scanning the whole frame only when needed: every
+ * full_scan_interval frames, or at once when something changed outside the
+ * tracked faces (a cheap 16x16 block-mean difference against the previous
+ * frame, so a face that appears is found on its first frame). In between,
+ * each track is searched in a window twice its size at nearby scales. */
+#include "face_pipeline.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face_detect.h"
+#include "face_track.h"
+
+#define BLOCK 16
+#define BLOCK_DIFF 6        /* mean grey change that marks a block as changed */
+#define MAX_DETS FACE_MAX_TRACKS
+#define MAX_PIXELS (1 << 28)
+#define RESERVE_CANDIDATES 16384
+
+struct face_pipeline {
+    face_config cfg;
+    face_detector *det;
+    const nn_net *model;
+    nn_ctx *ctx;
+    int in_size; /* floats per face */
+    face_tracker tr;
+    int fw, fh;                /* frame size the state belongs to */
+    uint8_t *blocks, *prev;    /* block means of this and the last frame */
+    int bw, bh;
+    int since_full;
+    int n_last_input;
+    face_pipeline_stats stats;
+    char err[512];
+};
+
+static void seterr(face_pipeline *fp, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fp->err, sizeof fp->err, fmt, ap);
+    va_end(ap);
+}
+
+void face_config_defaults(face_config *cfg)
+{
+    cfg->cascade_path = NULL;
+    cfg->scale_factor = 1.1f;
+    cfg->min_neighbors = 5;
+    cfg->min_face = 30;
+    cfg->max_face = 0;
+    cfg->full_scan_interval = 15;
+    cfg->smoothing_tau_s = 0.3f;
+    cfg->max_missed_frames = 3;
+}
+
+void face_crop_rect(const nn_crop_geometry *g, float x, float y, float w, float h, float *rx,
+                    float *ry, float *rw, float *rh)
+{
+    float r[4];
+    nn_crop_rect(g, x, y, w, h, r);
+    *rx = r[0], *ry = r[1], *rw = r[2], *rh = r[3];
+}
+
+face_status face_crop_input(const nn_input_spec *spec, const uint8_t *grey, int width, int height,
+                            int stride, float bx, float by, float bw, float bh, float *out)
+{
+    if (!spec || !grey || !out || width <= 0 || height <= 0 || stride < width || !(bw > 0) ||
+        !(bh > 0))
+        return FACE_ERR_ARG;
+    float rx, ry, rw, rh;
+    face_crop_rect(&spec->crop, bx, by, bw, bh, &rx, &ry, &rw, &rh);
+    return nn_preprocess_grey(spec, grey, width, height, stride, rx, ry, rw, rh, out) == NN_OK
+               ? FACE_OK
+               : FACE_ERR_ARG;
+}
+
+face_status face_pipeline_new(const face_config *cfg_in, const nn_net *model, face_pipeline **out,
+                              char *err, size_t errlen)
+{
+    if (!out) {
+        if (err && errlen)
+            snprintf(err, errlen, "face_pipeline_new: out is NULL");
+        return FACE_ERR_ARG;
+    }
+    *out = NULL;
+    face_config cfg;
+    if (cfg_in)
+        cfg = *cfg_in;
+    else
+        face_config_defaults(&cfg);
+    if (!(cfg.scale_factor > 1.0f && cfg.scale_factor <= 4.0f) || cfg.min_neighbors < 0 ||
+        cfg.min_face < 0 || cfg.max_face < 0 || cfg.full_scan_interval < 1 ||
+        !(cfg.smoothing_tau_s >= 0) || cfg.max_missed_frames < 0) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "face_config: scale_factor %.3g must be in (1, 4], min_neighbors, min_face, "
+                     "max_face, max_missed_frames >= 0, full_scan_interval >= 1, tau >= 0",
+                     (double)cfg.scale_factor);
+        return FACE_ERR_ARG;
+    }
+    face_pipeline *fp = calloc(1, sizeof *fp);
+    if (!fp) {
+        if (err && errlen)
+            snprintf(err, errlen, "face pipeline: out of memory");
+        return FACE_ERR_NOMEM;
+    }
+    fp->cfg = cfg;
+    face_status st = face_detector_new(cfg.cascade_path, &fp->det, err, errlen);
+    if (st != FACE_OK) {
+        free(fp);
+        return st;
+    }
+    if (model) {
+        const nn_input_spec *spec = nn_net_input(model);
+        if (!spec || spec->channels != 1 || spec->width <= 0 || spec->height <= 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "model: the face pipeline needs a grey (1-channel) input");
+            face_pipeline_free(fp);
+            return FACE_ERR_MODEL;
+        }
+        nn_error ne;
+        if (nn_ctx_new(model, FACE_MAX_TRACKS, &fp->ctx, &ne) != NN_OK) {
+            if (err && errlen)
+                snprintf(err, errlen, "model: %s", ne.msg);
+            face_pipeline_free(fp);
+            return FACE_ERR_MODEL;
+        }
+        fp->model = model;
+        fp->in_size = spec->channels * spec->width * spec->height;
+    }
+    face_tracker_init(&fp->tr, cfg.max_missed_frames, 0.7f);
+    *out = fp;
+    return FACE_OK;
+}
+
+void face_pipeline_free(face_pipeline *fp)
+{
+    if (!fp)
+        return;
+    face_detector_free(fp->det);
+    nn_ctx_free(fp->ctx);
+    free(fp->blocks);
+    free(fp->prev);
+    free(fp);
+}
+
+void face_pipeline_reset(face_pipeline *fp)
+{
+    if (!fp)
+        return;
+    face_tracker_reset(&fp->tr);
+    fp->fw = fp->fh = 0; /* forces a full scan and fresh block means */
+}
+
+const char *face_pipeline_error(const face_pipeline *fp) { return fp ? fp->err : "NULL pipeline"; }
+
+const float *face_pipeline_last_input(const face_pipeline *fp, int *n)
+{
+    if (n)
+        *n = fp && fp->ctx ? fp->n_last_input : 0;
+    return fp && fp->ctx ? nn_ctx_input(fp->ctx) : NULL;
+}
+
+void face_pipeline_get_stats(const face_pipeline *fp, face_pipeline_stats *st)
+{
+    if (fp && st)
+        *st = fp->stats;
+}
+
+static int check_frame(face_pipeline *fp, const uint8_t *grey, int width, int height, int stride,
+                       const face_result *out, int max_out)
+{
+    if (!fp)
+        return 0;
+    fp->err[0] = 0;
+    if (!grey || width <= 0 || height <= 0 || stride < width || max_out < 0 ||
+        (max_out > 0 && !out)) {
+        seterr(fp, "face pipeline: bad frame (pixels %p, %dx%d, stride %d) or output (%d)",
+               (const void *)grey, width, height, stride, max_out);
+        return 0;
+    }
+    if ((long long)width * height > MAX_PIXELS || (long long)stride * height > 4LL * MAX_PIXELS) {
+        seterr(fp, "face pipeline: frame %dx%d with stride %d is too large", width, height, stride);
+        return 0;
+    }
+    return 1;
+}
+
+static void detect_params(const face_pipeline *fp, face_detect_params *p)
+{
+    face_detect_params_defaults(p);
+    p->scale_factor = fp->cfg.scale_factor;
+    p->min_neighbors = fp->cfg.min_neighbors;
+    p->min_w = p->min_h = fp->cfg.min_face;
+    p->max_w = p->max_h = fp->cfg.max_face;
+}
+
+static int full_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
+                     face_box *dets, int max)
+{
+    face_detect_params p;
+    detect_params(fp, &p);
+    face_rect r[MAX_DETS];
+    int n = face_detect(fp->det, grey, w, h, stride, &p, r, MAX_DETS);
+    fp->stats.full_scans++;
+    fp->stats.windows += face_detector_windows(fp->det);
+    if (n < 0)
+        return -1;
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++) {
+        face_box b = {(float)r[i].x, (float)r[i].y, (float)r[i].w, (float)r[i].h};
+        dets[i] = b;
+    }
+    return n;
+}
+
+/* Search near a track: a window of twice its size, boxes 0.75x to 1.35x. */
+static int local_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
+                      const face_box *b, face_box *out)
+{
+    float side = fmaxf(b->w, b->h);
+    int x0 = (int)floorf(b->x - 0.5f * side), y0 = (int)floorf(b->y - 0.5f * side);
+    int x1 = (int)ceilf(b->x + 1.5f * side), y1 = (int)ceilf(b->y + 1.5f * side);
+    x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > w ? w : x1, y1 = y1 > h ? h : y1;
+    face_detect_params p;
+    detect_params(fp, &p);
+    /* a face was here a frame ago: ask for fewer neighbours than a cold find */
+    p.min_neighbors = p.min_neighbors > 2 ? p.min_neighbors / 2 : p.min_neighbors;
+    int mn = (int)(0.75f * side), mx = (int)ceilf(1.35f * side);
+    if (mn > p.min_w)
+        p.min_w = p.min_h = mn;
+    if (p.max_w == 0 || mx < p.max_w)
+        p.max_w = p.max_h = mx;
+    if (x1 - x0 < p.min_w || y1 - y0 < p.min_h || p.max_w < p.min_w)
+        return 0;
+    face_rect r[4];
+    int n = face_detect(fp->det, grey + (size_t)y0 * stride + x0, x1 - x0, y1 - y0, stride, &p, r,
+                        4);
+    fp->stats.local_scans++;
+    fp->stats.windows += face_detector_windows(fp->det);
+    if (n <= 0)
+        return 0;
+    face_box fb = {(float)(r[0].x + x0), (float)(r[0].y + y0), (float)r[0].w, (float)r[0].h};
+    *out = fb; /* the largest box */
+    return 1;
+}
+
+/* Block means of the frame; returns how many blocks changed since the last
+ * frame outside the (enlarged) tracked boxes. */
+static int changed_blocks(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride)
+{
+    int bw = w / BLOCK, bh = h / BLOCK;
+    if (bw == 0 || bh == 0)
+        return 1;
+    uint8_t *t = fp->prev;
+    fp->prev = fp->blocks;
+    fp->blocks = t;
+    for (int by = 0; by < bh; by++) {
+        unsigned acc[4096 / BLOCK];
+        int nb = bw < 4096 / BLOCK ? bw : 4096 / BLOCK;
+        memset(acc, 0, sizeof(unsigned) * (size_t)nb);
+        for (int y = 0; y < BLOCK; y++) {
+            const uint8_t *row = grey + (size_t)(by * BLOCK + y) * stride;
+            for (int bx = 0; bx < nb; bx++) {
+                const uint8_t *p = row + bx * BLOCK;
+                unsigned s = 0;
+                for (int x = 0; x < BLOCK; x++)
+                    s += p[x];
+                acc[bx] += s;
+            }
+        }
+        for (int bx = 0; bx < bw; bx++)
+            fp->blocks[by * bw + bx] = bx < nb ? (uint8_t)(acc[bx] / (BLOCK * BLOCK)) : 0;
+    }
+    int changed = 0;
+    for (int by = 0; by < bh; by++)
+        for (int bx = 0; bx < bw; bx++) {
+            int d = fp->blocks[by * bw + bx] - fp->prev[by * bw + bx];
+            if (d < BLOCK_DIFF && d > -BLOCK_DIFF)
+                continue;
+            float cx = (bx + 0.5f) * BLOCK, cy = (by + 0.5f) * BLOCK;
+            int inside = 0;
+            for (int i = 0; i < fp->tr.n && !inside; i++) {
+                const face_box *b = &fp->tr.t[i].box;
+                float m = 0.25f * b->w;
+                inside = cx >= b->x - m && cx <= b->x + b->w + m && cy >= b->y - m &&
+                         cy <= b->y + b->h + m;
+            }
+            changed += !inside;
+        }
+    return changed;
+}
+
+static int new_frame_size(face_pipeline *fp, int w, int h)
+{
+    int bw = w / BLOCK, bh = h / BLOCK;
+    size_t n = (size_t)(bw > 0 ? bw : 1) * (size_t)(bh > 0 ? bh : 1);
+    uint8_t *a = realloc(fp->blocks, n), *b = a ? realloc(fp->prev, n) : NULL;
+    if (a)
+        fp->blocks = a;
+    if (!a || !b)
+        return 0;
+    fp->prev = b;
+    memset(fp->blocks, 0, n);
+    memset(fp->prev, 0, n);
+    fp->bw = bw, fp->bh = bh;
+    fp->fw = w, fp->fh = h;
+    face_tracker_reset(&fp->tr);
+    return 1;
+}
+
+/* Crop every face into the network input and run one batched forward. */
+static void score_faces(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
+                        const face_box *boxes, int n, float *scores)
+{
+    fp->n_last_input = 0;
+    if (!fp->ctx || n == 0) {
+        for (int i = 0; i < n; i++)
+            scores[i] = -1;
+        return;
+    }
+    const nn_input_spec *spec = nn_net_input(fp->model);
+    float *in = nn_ctx_input(fp->ctx);
+    for (int i = 0; i < n; i++)
+        if (face_crop_input(spec, grey, w, h, stride, boxes[i].x, boxes[i].y, boxes[i].w,
+                            boxes[i].h, in + (size_t)i * fp->in_size) != FACE_OK)
+            memset(in + (size_t)i * fp->in_size, 0, sizeof(float) * (size_t)fp->in_size);
+    const float *o = nn_forward(fp->ctx, in, n);
+    int no = nn_net_n_outputs(fp->model);
+    for (int i = 0; i < n; i++)
+        scores[i] = o ? o[i * no + (no > 1 ? 1 : 0)] : -1;
+    fp->n_last_input = n;
+}
+
+int face_pipeline_process(face_pipeline *fp, const uint8_t *grey, int width, int height,
+                          int stride, double t_s, face_result *out, int max_out)
+{
+    if (!check_frame(fp, grey, width, height, stride, out, max_out))
+        return -1;
+    int full = 0;
+    if (width != fp->fw || height != fp->fh) {
+        if (!new_frame_size(fp, width, height)) {
+            seterr(fp, "face pipeline: out of memory");
+            return -1;
+        }
+        full = 1;
+    }
+    int changed = changed_blocks(fp, grey, width, height, stride);
+    if (changed > 0 || ++fp->since_full >= fp->cfg.full_scan_interval)
+        full = 1;
+    face_box dets[MAX_DETS];
+    int nd = 0;
+    if (full) {
+        fp->since_full = 0;
+        nd = full_scan(fp, grey, width, height, stride, dets, MAX_DETS);
+        if (nd < 0) {
+            seterr(fp, "face pipeline: detector failed (out of memory?)");
+            return -1;
+        }
+    } else {
+        for (int i = 0; i < fp->tr.n && nd < MAX_DETS; i++) {
+            face_box b;
+            if (local_scan(fp, grey, width, height, stride, &fp->tr.t[i].box, &b)) {
+                int dup = 0;
+                for (int j = 0; j < nd && !dup; j++)
+                    dup = face_box_iou(&dets[j], &b) > 0.5f;
+                if (!dup)
+                    dets[nd++] = b;
+            }
+        }
+    }
+    face_tracker_update(&fp->tr, dets, nd);
+    fp->stats.frames++;
+    int n = fp->tr.n < max_out ? fp->tr.n : max_out;
+    face_box boxes[FACE_MAX_TRACKS];
+    float scores[FACE_MAX_TRACKS];
+    for (int i = 0; i < n; i++)
+        boxes[i] = fp->tr.t[i].box;
+    score_faces(fp, grey, width, height, stride, boxes, n, scores);
+    for (int i = 0; i < n; i++) {
+        face_track *t = &fp->tr.t[i];
+        if (scores[i] >= 0)
+            face_track_score(t, scores[i], t_s, fp->cfg.smoothing_tau_s);
+        face_result r = {t->box.x, t->box.y, t->box.w, t->box.h, t->id,
+                         scores[i], scores[i] >= 0 ? t->smoothed : -1, t->missed};
+        out[i] = r;
+    }
+    return n;
+}
+
+int face_pipeline_process_still(face_pipeline *fp, const uint8_t *grey, int width, int height,
+                                int stride, face_result *out, int max_out)
+{
+    if (!check_frame(fp, grey, width, height, stride, out, max_out))
+        return -1;
+    face_box dets[MAX_DETS];
+    int nd = full_scan(fp, grey, width, height, stride, dets, MAX_DETS);
+    if (nd < 0) {
+        seterr(fp, "face pipeline: detector failed (out of memory?)");
+        return -1;
+    }
+    int n = nd < max_out ? nd : max_out;
+    float scores[MAX_DETS];
+    score_faces(fp, grey, width, height, stride, dets, n, scores);
+    for (int i = 0; i < n; i++) {
+        face_result r = {dets[i].x, dets[i].y, dets[i].w, dets[i].h, i, scores[i], scores[i], 0};
+        out[i] = r;
+    }
+    return n;
+}
