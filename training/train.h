@@ -1,0 +1,85 @@
+/* train.h - pieces shared by smile-train's subcommands (not installed). */
+#ifndef TRAIN_H
+#define TRAIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "datasets.h"
+#include "nn.h"
+
+#define TR_MAX_DATA 8
+
+/* Exit codes: 0 done, 1 failed, 2 bad arguments, 130 interrupted (resumable). */
+enum { TR_EXIT_OK = 0, TR_EXIT_FAIL = 1, TR_EXIT_USAGE = 2, TR_EXIT_INTERRUPTED = 130 };
+
+/* Messages: "smile-train: ..." on stderr. */
+void tr_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tr_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+double tr_now(void);
+
+/* Parses numbers strictly: the whole text must be the number. */
+int tr_parse_int(const char *s, int lo, int hi, int *out);
+int tr_parse_float(const char *s, float *out);
+
+/* The data sources of a command line and how to read them. */
+typedef struct {
+    ds_source src[TR_MAX_DATA];
+    int n;
+    int strict;
+    int limit; /* --limit N: at most N images per split and class (quick runs) */
+} tr_data;
+
+int tr_data_add(tr_data *d, const char *text, const char *cmd);
+int tr_data_set_positives(tr_data *d, const char *list, const char *cmd);
+int tr_data_classes(const tr_data *d); /* 0 if the kinds disagree */
+/* Loads every source's chosen splits, cut with spec. Progress to stderr. */
+int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set *s);
+/* "smiles:/a/b + folders:/c" for metadata and reports. */
+void tr_data_describe(const tr_data *d, char *buf, size_t len);
+
+/* Face detection for whole photos (sources with "detect"), through the
+ * face pipeline's detector. Returns NULL with a message when the build
+ * has no face pipeline or its cascade cannot be loaded. */
+void *tr_detector_new(char *err, size_t errlen);
+void tr_detector_free(void *det);
+int tr_detect(void *det, const uint8_t *grey, int width, int height, int stride, float box[4]);
+
+/* Binary or multi-class metrics of predictions. */
+typedef struct {
+    int n, n_classes;
+    double accuracy, balanced_accuracy, precision, recall, f1, auc, loss;
+    long confusion[10][10]; /* [true][predicted] */
+} tr_metrics;
+
+/* probs: n x n_out (n_out 1 = sigmoid). */
+void tr_metrics_compute(const float *probs, int n_out, const int *labels, int n, int n_classes,
+                        tr_metrics *m);
+
+/* Runs net over images idx[0..n) of s (normalised with the net's input spec),
+ * writing n x n_outputs probabilities. */
+int tr_predict(const nn_net *net, const ds_set *s, const int *idx, int n, float *probs);
+
+/* Plots (cairo): lines of y over x, one colour each, legend, axes. */
+typedef struct {
+    const char *label;
+    const double *x, *y;
+    int n;
+    int dashed;
+} tr_series;
+
+int tr_plot_png(const char *path, int width, int height, const char *title, const char *xlabel,
+                const char *ylabel, const tr_series *s, int n_series, int logy);
+/* Two plots side by side (loss, accuracy), written atomically. */
+int tr_plot_curves_png(const char *path, const char *title, const tr_series *loss, int n_loss,
+                       const tr_series *acc, int n_acc);
+
+int tr_cmd_fit(int argc, char **argv);
+int tr_cmd_eval(int argc, char **argv);
+int tr_cmd_compare(int argc, char **argv);
+
+extern volatile int tr_interrupted;
+void tr_install_sigint(void);
+
+#endif /* TRAIN_H */
