@@ -41,6 +41,17 @@ void cap_convert_free(cap_convert *cv) {
 
 const char *cap_convert_error(const cap_convert *cv) { return cv ? cv->err : "no converter"; }
 
+/* TurboJPEG 2.1's tjDecompressHeader3 returns on error without aborting the
+ * decompressor, so the handle stays mid-header and every later frame fails
+ * ("SOS before SOF"). One bad camera frame must not break the stream: after
+ * any JPEG error we start over with a fresh decoder. */
+static void jpeg_reset(cap_convert *cv) {
+    img_jpeg *fresh = img_jpeg_new();
+    if (!fresh) return; /* keep the old one; the next call may still work */
+    img_jpeg_free(cv->jpeg);
+    cv->jpeg = fresh;
+}
+
 static const char *fmt_name(cap_pixfmt f) {
     switch (f) {
     case CAP_FMT_MJPEG: return "MJPEG";
@@ -83,9 +94,11 @@ static cap_status check_jpeg(cap_convert *cv, const cap_frame *f, int scale_deno
         return cv_fail(cv, CAP_CORRUPT, "frame %lld: truncated JPEG (%zu bytes, no SOI/EOI marker)",
                        (long long)f->index, f->size);
     int w, h;
-    if (img_jpeg_info(cv->jpeg, f->data, f->size, &w, &h) != IMG_OK)
-        return cv_fail(cv, CAP_CORRUPT, "frame %lld: %s", (long long)f->index,
-                       img_jpeg_error(cv->jpeg));
+    if (img_jpeg_info(cv->jpeg, f->data, f->size, &w, &h) != IMG_OK) {
+        cv_fail(cv, CAP_CORRUPT, "frame %lld: %s", (long long)f->index, img_jpeg_error(cv->jpeg));
+        jpeg_reset(cv);
+        return CAP_CORRUPT;
+    }
     /* The caller sized its buffer from the frame's declared size; a JPEG that
      * disagrees would write past it. */
     if (w != f->width || h != f->height)
@@ -132,9 +145,11 @@ cap_status cap_convert_grey(cap_convert *cv, const cap_frame *f, int scale_denom
         int w, h;
         img_status is = img_jpeg_decode(cv->jpeg, f->data, f->size, 1, scale_denom, out, out_stride,
                                         &w, &h);
-        if (is != IMG_OK)
-            return cv_fail(cv, is == IMG_ERR_NOMEM ? CAP_NOMEM : CAP_CORRUPT, "frame %lld: %s",
-                           (long long)f->index, img_jpeg_error(cv->jpeg));
+        if (is != IMG_OK) {
+            cv_fail(cv, CAP_CORRUPT, "frame %lld: %s", (long long)f->index, img_jpeg_error(cv->jpeg));
+            jpeg_reset(cv);
+            return is == IMG_ERR_NOMEM ? CAP_NOMEM : CAP_CORRUPT;
+        }
         ow = w;
         oh = h;
     } else {
@@ -170,9 +185,11 @@ cap_status cap_convert_rgb(cap_convert *cv, const cap_frame *f, uint8_t *out, in
     if (f->format == CAP_FMT_MJPEG) {
         if ((st = check_jpeg(cv, f, 1)) != CAP_OK) return st;
         img_status is = img_jpeg_decode(cv->jpeg, f->data, f->size, 3, 1, out, out_stride, NULL, NULL);
-        if (is != IMG_OK)
-            return cv_fail(cv, is == IMG_ERR_NOMEM ? CAP_NOMEM : CAP_CORRUPT, "frame %lld: %s",
-                           (long long)f->index, img_jpeg_error(cv->jpeg));
+        if (is != IMG_OK) {
+            cv_fail(cv, CAP_CORRUPT, "frame %lld: %s", (long long)f->index, img_jpeg_error(cv->jpeg));
+            jpeg_reset(cv);
+            return is == IMG_ERR_NOMEM ? CAP_NOMEM : CAP_CORRUPT;
+        }
         return CAP_OK;
     }
     if ((st = check_raw(cv, f)) != CAP_OK) return st;
