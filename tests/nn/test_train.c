@@ -1,0 +1,294 @@
+/* Training: every builtin constructs and runs; a small net learns a
+ * separable toy problem; the same seed and thread count give a bit-identical
+ * model; a resumed checkpoint continues bit-exactly; bad input is refused. */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn.h"
+#include "nn_test.h"
+
+enum { IMG = 10, NTRAIN = 256, NTEST = 128 };
+
+/* class 1: a bright blob in the upper half; class 0: in the lower half */
+static void make_data(nn_rng *rng, float *x, int *y, int n)
+{
+    for (int s = 0; s < n; s++) {
+        int cls = (int)nn_rng_below(rng, 2);
+        int cy = cls ? 1 + (int)nn_rng_below(rng, 3) : 6 + (int)nn_rng_below(rng, 3);
+        int cx = 1 + (int)nn_rng_below(rng, 8);
+        float *p = x + (size_t)s * IMG * IMG;
+        for (int i = 0; i < IMG * IMG; i++)
+            p[i] = 0.3f * nn_rng_normal(rng);
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+                int yy = cy + dy, xx = cx + dx;
+                if (yy >= 0 && yy < IMG && xx >= 0 && xx < IMG)
+                    p[yy * IMG + xx] += 1.5f;
+            }
+        y[s] = cls;
+    }
+}
+
+static const char *toy_arch = "input 10 10 1\n"
+                              "conv 4 3 stride=2 pad=tf_same\n"
+                              "batchnorm\n"
+                              "relu\n"
+                              "maxpool 2\n"
+                              "flatten\n"
+                              "dense 8\n"
+                              "relu\n"
+                              "dropout 0.2\n"
+                              "dense 1\n"
+                              "sigmoid\n";
+
+static float *xtr, *xte;
+static int *ytr, *yte;
+
+/* steps of batch 16 over the training set in a fixed order */
+static void train_steps(nn_trainer *tr, int from, int to)
+{
+    for (int s = from; s < to; s++) {
+        int off = (s * 16) % NTRAIN;
+        float l = nn_trainer_step(tr, xtr + (size_t)off * IMG * IMG, ytr + off, 16, NULL);
+        REQUIRE(isfinite(l), "step %d: loss %g", s, (double)l);
+    }
+}
+
+static nn_trainer *new_trainer(nn_net **net, int threads)
+{
+    nn_error err;
+    REQUIRE(nn_net_from_text(toy_arch, "toy", net, &err) == NN_OK, "%s", err.msg);
+    nn_net_init_params(*net, 42);
+    nn_opt_config oc;
+    nn_opt_defaults(NN_OPT_ADAM, &oc);
+    oc.lr = 0.01f;
+    nn_trainer_config tc = {.max_batch = 128, .threads = threads, .loss = NN_LOSS_AUTO,
+                            .class_weights = NULL, .seed = 9};
+    nn_trainer *tr;
+    REQUIRE(nn_trainer_new(*net, &tc, &oc, &tr, &err) == NN_OK, "%s", err.msg);
+    return tr;
+}
+
+static void test_learns(void)
+{
+    nn_net *net;
+    nn_trainer *tr = new_trainer(&net, 2);
+    int hits;
+    float before = nn_trainer_eval(tr, xte, yte, NTEST, NULL) / NTEST;
+    train_steps(tr, 0, 120);
+    float probs[NTEST];
+    float after = nn_trainer_eval(tr, xte, yte, NTEST, probs) / NTEST;
+    hits = 0;
+    for (int i = 0; i < NTEST; i++)
+        hits += (probs[i] > 0.5f) == yte[i];
+    CHECK(after < 0.5f * before, "loss %g -> %g", (double)before, (double)after);
+    CHECK(hits >= NTEST * 95 / 100, "test accuracy %d/%d", hits, NTEST);
+    printf("toy: loss %.4f -> %.4f, test accuracy %d/%d\n", (double)before, (double)after, hits,
+           NTEST);
+    /* nn_forward (eval mode) agrees with the trainer's eval probabilities */
+    nn_ctx *ctx;
+    nn_error err;
+    REQUIRE(nn_ctx_new(net, NTEST, &ctx, &err) == NN_OK, "%s", err.msg);
+    const float *p = nn_forward(ctx, xte, NTEST);
+    float maxd = 0;
+    for (int i = 0; i < NTEST; i++)
+        maxd = fmaxf(maxd, fabsf(p[i] - probs[i]));
+    CHECK(maxd < 1e-5f, "forward vs eval probabilities differ by %g", (double)maxd);
+    /* a step's reported hits match its own batch */
+    int n_correct = -1;
+    nn_trainer_step(tr, xte, yte, 64, &n_correct);
+    CHECK(n_correct >= 50 && n_correct <= 64, "hits in a trained batch: %d", n_correct);
+    nn_ctx_free(ctx);
+    nn_trainer_free(tr);
+    nn_net_free(net);
+}
+
+static void test_deterministic(int threads)
+{
+    nn_net *a, *b;
+    nn_trainer *ta = new_trainer(&a, threads), *tb = new_trainer(&b, threads);
+    train_steps(ta, 0, 20);
+    train_steps(tb, 0, 20);
+    size_t np = nn_net_n_params(a);
+    CHECK(memcmp(nn_net_params(a), nn_net_params(b), np * sizeof(float)) == 0,
+          "threads=%d: two runs differ", threads);
+    /* the running statistics too: compare the saved files */
+    char pa[64], pb[64];
+    snprintf(pa, sizeof pa, "/tmp/nn-det-a-%d.nnm", (int)getpid());
+    snprintf(pb, sizeof pb, "/tmp/nn-det-b-%d.nnm", (int)getpid());
+    nn_error err;
+    REQUIRE(nn_net_save(a, pa, &err) == NN_OK && nn_net_save(b, pb, &err) == NN_OK, "%s", err.msg);
+    FILE *fa = fopen(pa, "rb"), *fb = fopen(pb, "rb");
+    REQUIRE(fa && fb, "reopen");
+    int same = 1, ca, cb;
+    do {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+        same &= ca == cb;
+    } while (ca != EOF && cb != EOF);
+    CHECK(same, "threads=%d: saved models differ", threads);
+    fclose(fa);
+    fclose(fb);
+    unlink(pa);
+    unlink(pb);
+    nn_trainer_free(ta);
+    nn_trainer_free(tb);
+    nn_net_free(a);
+    nn_net_free(b);
+}
+
+typedef struct {
+    int epoch;
+    uint64_t data_rng[4];
+} extra_t;
+
+static void test_resume(void)
+{
+    nn_net *a, *b;
+    nn_trainer *ta = new_trainer(&a, 2);
+    train_steps(ta, 0, 30);
+    nn_trainer *tb = new_trainer(&b, 2);
+    train_steps(tb, 0, 15);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/nn-ckpt-%d.ckpt", (int)getpid());
+    extra_t ex = {7, {1, 2, 3, 4}}, back = {0, {0}};
+    nn_error err;
+    REQUIRE(nn_trainer_save_checkpoint(tb, path, &ex, sizeof ex, &err) == NN_OK, "%s", err.msg);
+    nn_trainer_free(tb);
+    nn_net_free(b);
+    /* a fresh trainer with different initial weights picks up the run */
+    nn_net *c;
+    nn_trainer *tc = new_trainer(&c, 2);
+    nn_net_init_params(c, 1234);
+    CHECK(nn_trainer_load_checkpoint(tc, path, &back, sizeof back - 1, &err) != NN_OK,
+          "wrong extra size accepted");
+    REQUIRE(nn_trainer_load_checkpoint(tc, path, &back, sizeof back, &err) == NN_OK, "%s",
+            err.msg);
+    CHECK(back.epoch == 7 && back.data_rng[3] == 4, "extra blob not restored");
+    train_steps(tc, 15, 30);
+    CHECK(memcmp(nn_net_params(a), nn_net_params(c), nn_net_n_params(a) * sizeof(float)) == 0,
+          "resumed run differs from the straight one");
+    /* a damaged checkpoint is refused and leaves the trainer alone */
+    FILE *f = fopen(path, "r+b");
+    REQUIRE(f, "reopen checkpoint");
+    fseek(f, 100, SEEK_SET);
+    fputc(0x42 ^ fgetc(f), f);
+    fclose(f);
+    float keep = nn_net_params(c)[0];
+    CHECK(nn_trainer_load_checkpoint(tc, path, &back, sizeof back, &err) == NN_ERR_CHECKSUM,
+          "damaged checkpoint: %s", err.msg);
+    CHECK(nn_net_params(c)[0] == keep, "damaged checkpoint changed the net");
+    CHECK(nn_trainer_load_checkpoint(tc, "/nonexistent/x.ckpt", &back, sizeof back, &err) ==
+              NN_ERR_IO, "missing checkpoint");
+    unlink(path);
+    nn_trainer_free(ta);
+    nn_trainer_free(tc);
+    nn_net_free(a);
+    nn_net_free(c);
+}
+
+static void test_builtins(void)
+{
+    const char *const *names = nn_builtin_names();
+    int count = 0;
+    for (int i = 0; names[i]; i++, count++) {
+        for (int nout = 1; nout <= 3; nout += 2) {
+            nn_net *net;
+            nn_error err;
+            REQUIRE(nn_net_builtin(names[i], nout, &net, &err) == NN_OK, "%s: %s", names[i],
+                    err.msg);
+            CHECK(nn_net_n_outputs(net) == nout, "%s: %d outputs", names[i],
+                  nn_net_n_outputs(net));
+            nn_net_init_params(net, 3);
+            const nn_input_spec *in = nn_net_input(net);
+            size_t n = (size_t)in->width * in->height * in->channels;
+            nn_ctx *ctx;
+            REQUIRE(nn_ctx_new(net, 2, &ctx, &err) == NN_OK, "%s", err.msg);
+            float *x = nn_ctx_input(ctx);
+            for (size_t k = 0; k < 2 * n; k++)
+                x[k] = sinf(0.1f * (float)k);
+            const float *p = nn_forward(ctx, x, 2);
+            float sum = 0;
+            for (int k = 0; k < nout; k++) {
+                CHECK(p[k] >= 0.0f && p[k] <= 1.0f, "%s: p=%g", names[i], (double)p[k]);
+                sum += p[k];
+            }
+            if (nout > 1)
+                CHECK(fabsf(sum - 1.0f) < 1e-5f, "%s: softmax sums to %g", names[i], (double)sum);
+            CHECK(nn_forward(ctx, x, 3) == NULL, "batch above max accepted");
+            /* one training step on the builtin */
+            nn_opt_config oc;
+            nn_opt_defaults(NN_OPT_ADAM, &oc);
+            nn_trainer_config tc = {.max_batch = 2, .threads = 1, .seed = 1};
+            nn_trainer *tr;
+            REQUIRE(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_OK, "%s", err.msg);
+            int y[2] = {0, nout - 1};
+            CHECK(isfinite(nn_trainer_step(tr, x, y, 2, NULL)), "%s: step", names[i]);
+            nn_trainer_free(tr);
+            nn_ctx_free(ctx);
+            nn_net_free(net);
+        }
+    }
+    CHECK(count == 3, "%d builtins", count);
+    /* the specified shapes and defaults */
+    nn_net *net;
+    nn_error err;
+    REQUIRE(nn_net_builtin("seed", 1, &net, &err) == NN_OK, "%s", err.msg);
+    /* conv 64*9+64, dense 32*32*64*64+64, dense 64+1 */
+    CHECK(nn_net_n_params(net) == 640 + 4194368 + 65, "seed params %zu", nn_net_n_params(net));
+    CHECK(nn_net_input(net)->norm == NN_NORM_SAMPLE && nn_net_input(net)->width == 64, "seed input");
+    CHECK(fabs(nn_net_flops(net) - (32 * 32 * 64 * 9 + 65536.0 * 64 + 64)) < 1, "seed MACs %g",
+          nn_net_flops(net));
+    nn_net_free(net);
+    REQUIRE(nn_net_builtin("lenet", 1, &net, &err) == NN_OK, "%s", err.msg);
+    /* conv 20*25+20, conv 50*20*25+50, dense 7*7*50*500+500, dense 501 */
+    CHECK(nn_net_n_params(net) == 520 + 25050 + 1225500 + 501, "lenet params %zu",
+          nn_net_n_params(net));
+    CHECK(nn_net_input(net)->norm == NN_NORM_UNIT && nn_net_input(net)->width == 28, "lenet input");
+    nn_net_free(net);
+}
+
+static void test_bad_input(void)
+{
+    nn_net *net;
+    nn_trainer *tr = new_trainer(&net, 1);
+    int bad[2] = {0, 2};
+    CHECK(isnan(nn_trainer_step(tr, xtr, bad, 2, NULL)), "label 2 for a sigmoid accepted");
+    CHECK(isnan(nn_trainer_step(tr, xtr, ytr, 129, NULL)), "batch above max accepted");
+    CHECK(isnan(nn_trainer_step(tr, xtr, ytr, 0, NULL)), "empty batch accepted");
+    nn_trainer_free(tr);
+    nn_error err;
+    nn_opt_config oc;
+    nn_opt_defaults(NN_OPT_SGD, &oc);
+    nn_trainer_config tc = {.max_batch = 4, .threads = 1, .loss = NN_LOSS_SOFTMAX_CE};
+    CHECK(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_ERR_ARG, "CE on one sigmoid output");
+    float cw[2] = {1.0f, -1.0f};
+    tc.loss = NN_LOSS_AUTO;
+    tc.class_weights = cw;
+    CHECK(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_ERR_ARG, "negative class weight");
+    nn_net_free(net);
+}
+
+int main(void)
+{
+    nn_rng rng;
+    nn_rng_seed(&rng, 11);
+    xtr = malloc(sizeof(float) * NTRAIN * IMG * IMG);
+    xte = malloc(sizeof(float) * NTEST * IMG * IMG);
+    ytr = malloc(sizeof(int) * NTRAIN);
+    yte = malloc(sizeof(int) * NTEST);
+    make_data(&rng, xtr, ytr, NTRAIN);
+    make_data(&rng, xte, yte, NTEST);
+    test_builtins();
+    test_learns();
+    test_deterministic(1);
+    test_deterministic(2);
+    test_resume();
+    test_bad_input();
+    free(xtr);
+    free(xte);
+    free(ytr);
+    free(yte);
+    return nn_test_done("train");
+}
