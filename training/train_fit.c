@@ -714,6 +714,9 @@ int tr_cmd_fit(int argc, char **argv)
                 o.arch, nn_net_n_params(net), o.optimizer, (double)st->lr, o.batch, n_train, n_val,
                 balanced ? "balanced" : "none", o.threads, o.threads == 1 ? "" : "s");
     tr_install_sigint();
+    /* Tests interrupt at an exact batch, as Ctrl-C would somewhere. */
+    const char *stop_env = getenv("SMILE_TRAIN_INTERRUPT_AFTER");
+    long stop_after = stop_env ? strtol(stop_env, NULL, 10) : -1, steps_run = 0;
     rc = TR_EXIT_OK;
     while (st->epoch < o.epochs && !st->stopped) {
         int ep = st->epoch + 1;
@@ -741,6 +744,8 @@ int tr_cmd_fit(int argc, char **argv)
             st->ep_correct += hits;
             st->ep_seen += nb;
             st->batch_pos = b + 1;
+            if (++steps_run == stop_after)
+                tr_interrupted = 1;
             double now = tr_now();
             if (tty && (now - t_last > 0.25 || b + 1 == n_batches)) {
                 t_last = now;

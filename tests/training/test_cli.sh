@@ -1,0 +1,102 @@
+#!/bin/sh
+# smile-train's command line: help texts, bad arguments (exit 2 with a
+# message), a short fit producing a loadable model, eval --json keys, and
+# bit-exact resumption (after an epoch, and after an interruption mid-epoch).
+# Usage: test_cli.sh SMILE_TRAIN [args|fit|resume]
+set -u
+ST=$1
+WHAT=${2:-args}
+T=$(mktemp -d /tmp/smile-train-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+# expect CODE NEEDLE CMD...: exit code CODE and NEEDLE in stdout+stderr
+expect() {
+    code=$1 needle=$2
+    shift 2
+    "$@" >"$T/out" 2>&1
+    got=$?
+    [ "$got" -eq "$code" ] || bad "'$*' exited $got, expected $code: $(head -c 400 "$T/out")"
+    grep -q -- "$needle" "$T/out" || bad "'$*' did not say '$needle': $(head -c 400 "$T/out")"
+}
+
+if [ "$WHAT" = args ]; then
+    expect 0 "Usage: smile-train COMMAND" "$ST" --help
+    expect 0 "--resume" "$ST" fit --help
+    expect 0 "balanced_accuracy" "$ST" eval --help
+    expect 0 "Beale" "$ST" compare-optimizers --help
+    expect 2 "Usage" "$ST"
+    expect 2 "unknown command 'fly'" "$ST" fly
+    expect 2 "no --data" "$ST" fit --out "$T/m.nnm"
+    expect 2 "no --out" "$ST" fit --data smiles:/x
+    expect 2 "unknown kind 'pictures'" "$ST" fit --data pictures:/x --out "$T/m.nnm"
+    expect 2 "--epochs wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --epochs 0
+    expect 2 "--epochs wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --epochs 3x
+    expect 2 "unknown --optimizer 'adamw'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --optimizer adamw
+    expect 2 "--lr wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --lr -1
+    expect 2 "--crop wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --crop 1,2
+    expect 2 "unknown option '--frobnicate'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --frobnicate
+    expect 2 "needs a value" "$ST" fit --data smiles:/x --out "$T/m.nnm" --batch
+    expect 2 "disagree on classes" "$ST" fit --data smiles:/x --data mnist:/y --out "$T/m.nnm"
+    expect 2 "does not exist" "$ST" fit --data smiles:/x --out "$T/no/such/m.nnm"
+    expect 2 "no --model" "$ST" eval --data smiles:/x
+    expect 2 "--split is" "$ST" eval --model m --data smiles:/x --split dev
+    expect 2 "unknown optimizer 'x'" "$ST" compare-optimizers --beale "$T/b.png" --optimizers adam,x
+    # runtime failures are exit 1 with the path
+    expect 1 "/nonexistent/smiles" "$ST" fit --data smiles:/nonexistent/smiles --out "$T/m.nnm"
+    printf 'garbage' >"$T/bad.nnm"
+    expect 1 "$T/bad.nnm" "$ST" eval --model "$T/bad.nnm" --data smiles:/x
+    # Beale's function alone needs no data
+    expect 0 "beale optimizer=adam" "$ST" compare-optimizers --beale "$T/b.png" --beale-steps 200
+    [ -s "$T/b.png" ] || bad "no Beale plot"
+    exit $fail
+fi
+
+SMILES=${SMILE_DATASETS:-}/SMILEsmileD
+if [ ! -d "$SMILES" ]; then
+    echo "SKIP: $SMILES not found"
+    exit 77
+fi
+export SOURCE_DATE_EPOCH=1700000000
+COMMON="--data smiles:$SMILES --arch lenet --batch 16 --limit 48 --seed 3 --quiet"
+
+if [ "$WHAT" = fit ]; then
+    "$ST" fit $COMMON --epochs 2 --augment --schedule plateau --out "$T/m.nnm" --report "$T/rep" \
+        || bad "short fit failed"
+    [ -s "$T/m.nnm" ] || bad "no model written"
+    [ -s "$T/m.nnm.ckpt" ] || bad "no checkpoint written"
+    head -1 "$T/rep/curves.csv" | grep -q '^epoch,train_loss,train_accuracy,val_loss,val_accuracy,epoch_s' \
+        || bad "curves.csv header: $(head -1 "$T/rep/curves.csv")"
+    [ "$(wc -l <"$T/rep/curves.csv")" -eq 3 ] || bad "curves.csv should have 2 epochs"
+    [ -s "$T/rep/curves.png" ] || bad "no curves.png"
+    grep -q '"best_val_accuracy"' "$T/rep/metrics.json" || bad "metrics.json lacks best_val_accuracy"
+    "$ST" eval --model "$T/m.nnm" --data "smiles:$SMILES" --limit 40 --json >"$T/eval.json" 2>"$T/eval.err" \
+        || bad "eval failed: $(cat "$T/eval.err")"
+    for k in accuracy balanced_accuracy precision recall f1 auc n confusion; do
+        grep -q "\"$k\":" "$T/eval.json" || bad "eval --json lacks $k"
+    done
+    grep -q '"n": 80,' "$T/eval.json" || bad "eval should see 40+40 test images: $(cat "$T/eval.json")"
+    acc=$(sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$T/eval.json" | head -1)
+    [ -n "$acc" ] || bad "no accuracy number"
+    "$ST" eval --model "$T/m.nnm" --data "smiles:$SMILES" --limit 20 >"$T/eval.txt" 2>&1 \
+        || bad "plain eval failed"
+    grep -q "ROC AUC" "$T/eval.txt" || bad "plain eval lacks ROC AUC"
+    exit $fail
+fi
+
+# resume: 3 epochs straight == 1 epoch + resume to 3 == interrupted at batch 4 + resume
+"$ST" fit $COMMON --epochs 3 --out "$T/a.nnm" || bad "fit a failed"
+"$ST" fit $COMMON --epochs 1 --out "$T/b.nnm" || bad "fit b failed"
+"$ST" fit $COMMON --epochs 3 --out "$T/b.nnm" --resume "$T/b.nnm.ckpt" || bad "resume b failed"
+cmp "$T/a.nnm" "$T/b.nnm" || bad "1 epoch + resume differs from 3 epochs"
+SMILE_TRAIN_INTERRUPT_AFTER=4 "$ST" fit $COMMON --epochs 3 --out "$T/c.nnm" 2>"$T/c.err"
+rc=$?
+[ $rc -eq 130 ] || bad "an interrupted fit should exit 130, not $rc"
+grep -q "resume" "$T/c.err" || bad "the interruption message should say how to resume"
+"$ST" fit $COMMON --epochs 3 --out "$T/c.nnm" --resume "$T/c.nnm.ckpt" || bad "resume c failed"
+cmp "$T/a.nnm" "$T/c.nnm" || bad "interrupted + resume differs from 3 epochs"
+# a checkpoint of other options is refused
+"$ST" fit $COMMON --epochs 3 --lr 0.01 --out "$T/d.nnm" --resume "$T/b.nnm.ckpt" 2>"$T/d.err"
+[ $? -eq 1 ] && grep -q "other data or options" "$T/d.err" || bad "a mismatched resume was not refused"
+exit $fail
