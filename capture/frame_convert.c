@@ -154,7 +154,13 @@ cap_status cap_convert_grey(cap_convert *cv, const cap_frame *f, int scale_denom
         oh = h;
     } else {
         if ((st = check_raw(cv, f)) != CAP_OK) return st;
-        if (f->format == CAP_FMT_YUYV || scale_denom != 1) {
+        if (f->format == CAP_FMT_YUYV && scale_denom == 1) { /* the common camera case */
+            for (int y = 0; y < oh; y++) {
+                const uint8_t *row = f->data + (size_t)y * f->stride;
+                uint8_t *o = out + (size_t)y * out_stride;
+                for (int x = 0; x < ow; x++) o[x] = row[2 * x];
+            }
+        } else if (f->format == CAP_FMT_YUYV || scale_denom != 1) {
             raw_grey(f, scale_denom, out, out_stride, ow, oh);
         } else { /* GREY, or the Y plane of I420: straight copy */
             for (int y = 0; y < oh; y++)
