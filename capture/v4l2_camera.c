@@ -298,7 +298,11 @@ static cap_status cam_read(cap_source *src, cap_frame *frame, int timeout_ms) {
             }
             if (b.index >= (uint32_t)c->n_bufs) { dq_err = EINVAL; break; }
             if (have) {
-                if (cap_xioctl(c->fd, VIDIOC_QBUF, &newest) < 0) { dq_err = errno; break; }
+                if (cap_xioctl(c->fd, VIDIOC_QBUF, &newest) < 0) {
+                    dq_err = errno;
+                    newest = b; /* requeued below unless the camera is gone */
+                    break;
+                }
                 src->stats.skipped_stale++;
             }
             newest = b;

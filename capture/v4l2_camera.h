@@ -3,7 +3,21 @@
  *
  * The device directory is /dev unless a dir argument or env SMILE_V4L2_DIR
  * says otherwise (tests and the fake camera use a temp dir). Nothing here
- * needs root or GTK. */
+ * needs root or GTK.
+ *
+ * A worker loop (sketch):
+ *     cap_source *cam = cap_camera_open(NULL, &st, err, sizeof err);
+ *     cap_backoff b; cap_backoff_reset(&b);
+ *     while (!quit) {
+ *         st = cap_source_read(cam, &f, 200);
+ *         if (st == CAP_OK) { cap_convert_grey(cv, &f, 1, grey, w, &gw, &gh); ... }
+ *         else if (st == CAP_DISCONNECTED) { show(cap_source_error(cam));
+ *                                            cap_camera_reconnect(cam, &b, 250); }
+ *         else if (!cap_status_retryable(st)) { show(cap_source_error(cam)); break; }
+ *     }
+ * Hotplug while no camera is open: poll cap_v4l2_dir_stamp() each second (or
+ * watch cap_v4l2_dir() with a GFileMonitor) and rescan with
+ * cap_v4l2_list_devices() when it changes. */
 #ifndef V4L2_CAMERA_H
 #define V4L2_CAMERA_H
 

@@ -147,6 +147,19 @@ static int t_modes(void) {
     CHECK(n == 8 * 2); /* 1024x768 and up do not fit in 720 rows */
     free(m);
 
+    /* A continuous interval range is sampled at the usual rates. */
+    setenv("FAKE_V4L2_SIZES", "640x480", 1);
+    setenv("FAKE_V4L2_FPS", "continuous:5-30", 1);
+    CHECK(cap_v4l2_list_modes(fc.device, &m, &n, err, sizeof(err)) == CAP_OK);
+    CHECK(n == 7); /* 30 25 24 20 15 10 5 */
+    CHECK(has_mode(m, n, V4L2_PIX_FMT_MJPEG, 640, 480, 24) && !has_mode(m, n, V4L2_PIX_FMT_MJPEG, 640, 480, 60));
+    free(m);
+    cap_camera_config cfg = {.fps = 20};
+    cap_status st;
+    cap_source *src = cap_camera_open(&cfg, &st, err, sizeof(err));
+    CHECK(src && fabs(cap_source_fps(src) - 20) < 1e-6);
+    cap_source_free(src);
+
     /* A camera with no format we read is refused with a reason. */
     setenv("FAKE_V4L2_FORMATS", "H264", 1);
     CHECK(cap_v4l2_list_modes(fc.device, &m, &n, err, sizeof(err)) == CAP_UNSUPPORTED);

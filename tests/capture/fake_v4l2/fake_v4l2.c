@@ -93,6 +93,7 @@ typedef struct {
     int stepwise; /* sizes[0] = min, sizes[1] = max, sizes[2] = step */
     int fps[MAX_LIST];
     int n_fps;
+    int fps_continuous; /* fps[0]..fps[1] is a continuous range */
     char card[32], bus[32], source[PATH_MAX];
 } dev_config;
 
@@ -138,6 +139,12 @@ static void config_read(dev_config *c) {
     }
     s = getenv("FAKE_V4L2_FPS");
     snprintf(buf, sizeof(buf), "%s", s && *s ? s : "30,15");
+    if (sscanf(buf, "continuous:%d-%d", &c->fps[0], &c->fps[1]) == 2 && c->fps[0] > 0 &&
+        c->fps[1] >= c->fps[0]) {
+        c->fps_continuous = 1;
+        c->n_fps = 2;
+        buf[0] = 0;
+    }
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && c->n_fps < MAX_LIST; t = strtok_r(NULL, ",", &save))
         if (atoi(t) > 0) c->fps[c->n_fps++] = atoi(t);
     if (!c->n_fmt) c->fourcc[c->n_fmt++] = V4L2_PIX_FMT_MJPEG;
@@ -651,8 +658,18 @@ static int do_ioctl(ffd *f, unsigned long req, void *arg) {
         int w = (int)v->width, h = (int)v->height;
         nearest_size(f, &w, &h);
         if (!fmt_offered(f, v->pixel_format) || w != (int)v->width || h != (int)v->height ||
-            v->index >= (uint32_t)f->cfg.n_fps)
+            v->index >= (uint32_t)(f->cfg.fps_continuous ? 1 : f->cfg.n_fps))
             return EINVAL;
+        if (f->cfg.fps_continuous) { /* intervals from 1/max to 1/min seconds */
+            v->type = V4L2_FRMIVAL_TYPE_CONTINUOUS;
+            v->stepwise.min.numerator = 1;
+            v->stepwise.min.denominator = (uint32_t)f->cfg.fps[1];
+            v->stepwise.max.numerator = 1;
+            v->stepwise.max.denominator = (uint32_t)f->cfg.fps[0];
+            v->stepwise.step.numerator = 1;
+            v->stepwise.step.denominator = 1;
+            return 0;
+        }
         v->type = V4L2_FRMIVAL_TYPE_DISCRETE;
         v->discrete.numerator = 1;
         v->discrete.denominator = (uint32_t)f->cfg.fps[v->index];
@@ -682,8 +699,13 @@ static int do_ioctl(ffd *f, unsigned long req, void *arg) {
         if (req == VIDIOC_S_PARM && p->parm.capture.timeperframe.numerator) {
             double want = (double)p->parm.capture.timeperframe.denominator / p->parm.capture.timeperframe.numerator;
             int best = f->cfg.fps[0];
-            for (int i = 0; i < f->cfg.n_fps; i++)
-                if (fabs_d(f->cfg.fps[i] - want) < fabs_d(best - want)) best = f->cfg.fps[i];
+            if (f->cfg.fps_continuous) {
+                best = (int)(want + 0.5);
+                best = best < f->cfg.fps[0] ? f->cfg.fps[0] : best > f->cfg.fps[1] ? f->cfg.fps[1] : best;
+            } else {
+                for (int i = 0; i < f->cfg.n_fps; i++)
+                    if (fabs_d(f->cfg.fps[i] - want) < fabs_d(best - want)) best = f->cfg.fps[i];
+            }
             f->fps = best;
         }
         memset(&p->parm, 0, sizeof(p->parm));
@@ -802,7 +824,7 @@ static int fake_open(const char *path, int flags) {
     f->fourcc = f->cfg.fourcc[0];
     f->width = f->cfg.stepwise ? f->cfg.sizes[0][0] : f->cfg.sizes[0][0];
     f->height = f->cfg.sizes[0][1];
-    f->fps = f->cfg.fps[0];
+    f->fps = f->cfg.fps_continuous ? f->cfg.fps[1] : f->cfg.fps[0];
     return fd;
 }
 
