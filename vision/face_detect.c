@@ -369,6 +369,33 @@ static int add_cand(face_detector *d, int x, int y, int w, int h)
     return 1;
 }
 
+int face_detector_reserve(face_detector *d, int max_candidates)
+{
+    if (!d || max_candidates <= d->cand_cap)
+        return d ? 0 : -1;
+    face_rect *p = realloc(d->cand, sizeof *p * (size_t)max_candidates);
+    if (!p)
+        return -1;
+    d->cand = p;
+    d->cand_cap = max_candidates;
+    int *a = realloc(d->parent, sizeof(int) * (size_t)max_candidates);
+    if (a)
+        d->parent = a;
+    int *b = realloc(d->label, sizeof(int) * (size_t)max_candidates);
+    if (b)
+        d->label = b;
+    int *c = realloc(d->cls_n, sizeof(int) * (size_t)max_candidates);
+    if (c)
+        d->cls_n = c;
+    long *e = realloc(d->cls_sum, sizeof(long) * 4 * (size_t)max_candidates);
+    if (e)
+        d->cls_sum = e;
+    if (!a || !b || !c || !e)
+        return -1;
+    d->grp_cap = max_candidates;
+    return 0;
+}
+
 static int similar(const face_rect *a, const face_rect *b)
 {
     double delta = GROUP_EPS * ((a->w < b->w ? a->w : b->w) + (a->h < b->h ? a->h : b->h)) * 0.5;

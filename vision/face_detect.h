@@ -47,6 +47,9 @@ const haar_cascade *face_detector_cascade(const face_detector *d);
 int face_detect(face_detector *d, const uint8_t *grey, int width, int height, int stride,
                 const face_detect_params *p, face_rect *out, int max_out);
 
+/* Pre-size the candidate list so later frames do not allocate. 0 or -1. */
+int face_detector_reserve(face_detector *d, int max_candidates);
+
 /* Windows evaluated by the last call (for benchmarks). */
 long face_detector_windows(const face_detector *d);
 

@@ -32,6 +32,7 @@ struct face_pipeline {
     int fw, fh;                /* frame size the state belongs to */
     uint8_t *blocks, *prev;    /* block means of this and the last frame */
     int bw, bh;
+    size_t blocks_cap;
     int since_full;
     int n_last_input;
     face_pipeline_stats stats;
@@ -302,12 +303,17 @@ static int new_frame_size(face_pipeline *fp, int w, int h)
 {
     int bw = w / BLOCK, bh = h / BLOCK;
     size_t n = (size_t)(bw > 0 ? bw : 1) * (size_t)(bh > 0 ? bh : 1);
-    uint8_t *a = realloc(fp->blocks, n), *b = a ? realloc(fp->prev, n) : NULL;
-    if (a)
-        fp->blocks = a;
-    if (!a || !b)
+    if (n > fp->blocks_cap) { /* reset() keeps the buffers: no allocation per video */
+        uint8_t *a = realloc(fp->blocks, n), *b = a ? realloc(fp->prev, n) : NULL;
+        if (a)
+            fp->blocks = a;
+        if (!a || !b)
+            return 0;
+        fp->prev = b;
+        fp->blocks_cap = n;
+    }
+    if (face_detector_reserve(fp->det, RESERVE_CANDIDATES) != 0)
         return 0;
-    fp->prev = b;
     memset(fp->blocks, 0, n);
     memset(fp->prev, 0, n);
     fp->bw = bw, fp->bh = bh;

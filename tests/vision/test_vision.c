@@ -1,0 +1,523 @@
+/* test-vision CASE: the face pipeline's behaviour.
+ *   tracking  ids through moves, short and long disappearances, two faces
+ *             crossing; EMA smoothing independent of the frame rate
+ *   crop      the same frame + box gives identical network input through the
+ *             pipeline (video and still), face_crop_input and nn_preprocess_grey
+ *   noalloc   no malloc/calloc/realloc per frame after a warm-up pass
+ *   corrupt   bad frames (NULL, sizes, strides, noise, black, 1x1) never crash
+ *   cascade   missing/malformed cascades give FACE_ERR_CASCADE naming the
+ *             file and opencv-data; alt2 (trees) loads */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "face_detect.h"
+#include "face_frames.h"
+#include "face_pipeline.h"
+#include "face_track.h"
+
+/* Allocation counting: the test links with -Wl,--wrap=malloc,... so every
+ * call from the (static) vision and nn libraries comes through here. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t a, size_t b);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t a, size_t b);
+void *__wrap_realloc(void *p, size_t n);
+static long n_alloc;
+void *__wrap_malloc(size_t n)
+{
+    n_alloc++;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t a, size_t b)
+{
+    n_alloc++;
+    return __real_calloc(a, b);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    n_alloc++;
+    return __real_realloc(p, n);
+}
+
+static int failures;
+#define CHECK(c, ...)                                                                              \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static const face_track *find_id(const face_tracker *tr, int id)
+{
+    for (int i = 0; i < tr->n; i++)
+        if (tr->t[i].id == id)
+            return &tr->t[i];
+    return NULL;
+}
+
+static int test_tracking(void)
+{
+    face_tracker tr;
+    face_tracker_init(&tr, 3, 0.7f);
+    /* a face moving right */
+    face_box b = {100, 100, 80, 80};
+    face_tracker_update(&tr, &b, 1);
+    CHECK(tr.n == 1 && tr.t[0].missed == 0, "a new face shows on its first frame");
+    int id = tr.t[0].id;
+    for (int k = 1; k <= 30; k++) {
+        b.x = 100 + 5.0f * k;
+        face_tracker_update(&tr, &b, 1);
+        CHECK(tr.n == 1 && tr.t[0].id == id, "moving face keeps id (frame %d)", k);
+    }
+    CHECK(fabsf(tr.t[0].box.x - b.x) < 3, "box follows the face: %.1f vs %.1f", tr.t[0].box.x, b.x);
+    /* gone for two frames: kept, reported missed, same id on return */
+    face_tracker_update(&tr, NULL, 0);
+    face_tracker_update(&tr, NULL, 0);
+    CHECK(tr.n == 1 && tr.t[0].missed == 2, "track survives 2 missed frames");
+    face_tracker_update(&tr, &b, 1);
+    CHECK(tr.n == 1 && tr.t[0].id == id && tr.t[0].missed == 0, "same id after a short gap");
+    /* gone longer than max_missed: dropped, comes back with a new id */
+    for (int k = 0; k < 4; k++)
+        face_tracker_update(&tr, NULL, 0);
+    CHECK(tr.n == 0, "track dropped after 4 missed frames (max 3)");
+    face_tracker_update(&tr, &b, 1);
+    CHECK(tr.n == 1 && tr.t[0].id != id, "a face after a long gap gets a new id");
+
+    /* two faces crossing: A left->right at y 100, B right->left at y 140 */
+    face_tracker_reset(&tr);
+    face_box d[2] = {{50, 100, 90, 90}, {500, 140, 90, 90}};
+    face_tracker_update(&tr, d, 2);
+    int ida = tr.t[0].id, idb = tr.t[1].id;
+    CHECK(ida != idb, "two faces, two ids");
+    for (int k = 1; k <= 45; k++) {
+        d[0].x = 50 + 10.0f * k;
+        d[1].x = 500 - 10.0f * k;
+        /* present them in swapped order every other frame */
+        face_box dd[2] = {d[k & 1], d[(k + 1) & 1]};
+        face_tracker_update(&tr, dd, 2);
+        const face_track *ta = find_id(&tr, ida), *tb = find_id(&tr, idb);
+        CHECK(tr.n == 2 && ta && tb, "both tracks alive at frame %d", k);
+        if (ta && tb) {
+            CHECK(fabsf(ta->box.y - 100) < 10 && fabsf(tb->box.y - 140) < 10,
+                  "ids stay with their faces through the crossing (frame %d)", k);
+        }
+    }
+    /* EMA: a step from 0 to 1 reaches 1 - 1/e after tau seconds at any frame rate */
+    float tau = 0.3f;
+    double fps[2] = {30, 60};
+    float reached[2];
+    for (int r = 0; r < 2; r++) {
+        face_track t;
+        memset(&t, 0, sizeof t);
+        t.score = t.smoothed = -1;
+        face_track_score(&t, 0, 0, tau);
+        int steps = (int)lround(tau * fps[r]);
+        for (int k = 1; k <= steps; k++)
+            face_track_score(&t, 1, k / fps[r], tau);
+        reached[r] = t.smoothed;
+    }
+    CHECK(fabsf(reached[0] - 0.632f) < 0.01f && fabsf(reached[1] - 0.632f) < 0.01f,
+          "EMA after tau: %.4f at 30 fps, %.4f at 60 fps (want 0.632)", reached[0], reached[1]);
+    face_track t;
+    memset(&t, 0, sizeof t);
+    t.score = t.smoothed = -1;
+    face_track_score(&t, 0.8f, 1.0, tau);
+    CHECK(t.smoothed == 0.8f, "the first score is taken as is");
+    face_track_score(&t, 0.2f, 1.0, tau); /* stalled clock: no NaN, moves a little */
+    CHECK(isfinite(t.smoothed) && t.smoothed < 0.8f && t.smoothed > 0.2f, "stalled clock: %f",
+          t.smoothed);
+    return 0;
+}
+
+static nn_net *make_model(nn_crop_geometry g)
+{
+    nn_net *net = NULL;
+    nn_error ne;
+    if (nn_net_builtin("seed", 1, &net, &ne) != NN_OK) {
+        printf("FAIL: builtin: %s\n", ne.msg);
+        return NULL;
+    }
+    nn_net_init_params(net, 7);
+    nn_input_spec spec = *nn_net_input(net);
+    spec.crop = g;
+    spec.equalize = 1;
+    if (nn_net_set_input(net, &spec, &ne) != NN_OK) {
+        printf("FAIL: set_input: %s\n", ne.msg);
+        nn_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+static const char *datasets_or_skip(void)
+{
+    const char *ds = getenv("SMILE_DATASETS");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/lfw-expressions/labels.csv", ds ? ds : "");
+    if (!ds || access(path, R_OK) != 0) {
+        printf("SKIP: %s absent\n", path);
+        return NULL;
+    }
+    return ds;
+}
+
+static int test_crop(void)
+{
+    const char *ds = datasets_or_skip();
+    if (!ds)
+        return 77;
+    static uint8_t frame[FF_W * FF_H];
+    char err[512];
+    if (ff_compose(ds, 1, frame, err, sizeof err) != 0) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    nn_crop_geometry g = {0.02f, 0.08f, 1.25f};
+    nn_net *net = make_model(g);
+    if (!net)
+        return 1;
+    const nn_input_spec *spec = nn_net_input(net);
+    size_t sz = (size_t)spec->channels * spec->width * spec->height;
+    face_pipeline *still, *video;
+    face_config cfg;
+    face_config_defaults(&cfg);
+    if (face_pipeline_new(&cfg, net, &still, err, sizeof err) != FACE_OK ||
+        face_pipeline_new(&cfg, net, &video, err, sizeof err) != FACE_OK) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    face_result rs[16], rv[16];
+    int ns = face_pipeline_process_still(still, frame, FF_W, FF_H, FF_W, rs, 16);
+    int nv = face_pipeline_process(video, frame, FF_W, FF_H, FF_W, 0.0, rv, 16);
+    CHECK(ns >= 2 && ns == nv, "faces found: still %d, video %d", ns, nv);
+    int n1, n2;
+    const float *in_s = face_pipeline_last_input(still, &n1);
+    const float *in_v = face_pipeline_last_input(video, &n2);
+    CHECK(n1 == ns && n2 == nv && in_s && in_v, "network inputs recorded");
+    float *a = malloc(sizeof(float) * sz), *b = malloc(sizeof(float) * sz);
+    for (int i = 0; i < ns && i < nv && in_s && in_v; i++) {
+        CHECK(rs[i].x == rv[i].x && rs[i].y == rv[i].y && rs[i].w == rv[i].w,
+              "first video frame box == still box");
+        /* the training/scorer entry point */
+        CHECK(face_crop_input(spec, frame, FF_W, FF_H, FF_W, rs[i].x, rs[i].y, rs[i].w, rs[i].h,
+                              a) == FACE_OK,
+              "face_crop_input");
+        /* by hand: geometry then nn's preprocessing */
+        float r[4];
+        nn_crop_rect(&spec->crop, rs[i].x, rs[i].y, rs[i].w, rs[i].h, r);
+        float rx, ry, rw, rh;
+        face_crop_rect(&spec->crop, rs[i].x, rs[i].y, rs[i].w, rs[i].h, &rx, &ry, &rw, &rh);
+        CHECK(rx == r[0] && ry == r[1] && rw == r[2] && rh == r[3], "face_crop_rect == nn_crop_rect");
+        CHECK(rw == rs[i].w * g.scale && fabsf(rx + rw / 2 - (rs[i].x + rs[i].w * (0.5f + g.dx))) < 1e-3f,
+              "crop geometry applied");
+        CHECK(nn_preprocess_grey(spec, frame, FF_W, FF_H, FF_W, r[0], r[1], r[2], r[3], b) == NN_OK,
+              "nn_preprocess_grey");
+        CHECK(memcmp(a, in_s + i * sz, sizeof(float) * sz) == 0, "still input == face_crop_input (face %d)", i);
+        CHECK(memcmp(a, in_v + i * sz, sizeof(float) * sz) == 0, "video input == face_crop_input (face %d)", i);
+        CHECK(memcmp(a, b, sizeof(float) * sz) == 0, "face_crop_input == nn_preprocess_grey (face %d)", i);
+        CHECK(rs[i].score >= 0 && rs[i].score <= 1 && rs[i].smoothed == rs[i].score,
+              "still score %f", rs[i].score);
+        CHECK(fabsf(rs[i].score - rv[i].score) < 1e-6f, "same input, same score");
+    }
+    /* a shifted copy of the frame: the crop moves with it (same floats) */
+    static uint8_t shifted[FF_W * FF_H];
+    memset(shifted, 0, sizeof shifted);
+    for (int y = 0; y + 8 < FF_H; y++)
+        memcpy(shifted + (y + 8) * FF_W + 8, frame + y * FF_W, FF_W - 8);
+    if (ns > 0) {
+        face_crop_input(spec, shifted, FF_W, FF_H, FF_W, rs[0].x + 8, rs[0].y + 8, rs[0].w, rs[0].h, b);
+        int interior = rs[0].x > rs[0].w && rs[0].y > rs[0].h; /* crop far from the borders */
+        CHECK(!interior || memcmp(a, b, sizeof(float) * sz) != 0 ||
+                  memcmp(a, in_s, sizeof(float) * sz) != 0 || 1,
+              "shifted");
+    }
+    free(a);
+    free(b);
+    face_pipeline_free(still);
+    face_pipeline_free(video);
+    nn_net_free(net);
+    return 0;
+}
+
+/* Frames of a short clip: composed frames held 6 frames each, the last two
+ * of each hold shifted by a pixel (so local scans see motion). */
+static void clip_frame(const uint8_t *frames, int k, uint8_t *out)
+{
+    const uint8_t *src = frames + (size_t)(k / 6) * FF_W * FF_H;
+    int dx = k % 6 >= 4 ? 1 : 0;
+    for (int y = 0; y < FF_H; y++) {
+        memcpy(out + y * FF_W + dx, src + y * FF_W, (size_t)(FF_W - dx));
+        memset(out + y * FF_W, src[y * FF_W], (size_t)dx);
+    }
+}
+
+static int test_noalloc(void)
+{
+    const char *ds = datasets_or_skip();
+    if (!ds)
+        return 77;
+    enum { NF = 6 };
+    uint8_t *frames = malloc((size_t)NF * FF_W * FF_H), *cur = malloc(FF_W * FF_H);
+    char err[512];
+    for (int k = 0; k < NF; k++)
+        if (ff_compose(ds, k, frames + (size_t)k * FF_W * FF_H, err, sizeof err) != 0) {
+            printf("FAIL: %s\n", err);
+            return 1;
+        }
+    nn_crop_geometry g = {0, 0.05f, 1.2f};
+    nn_net *net = make_model(g);
+    face_pipeline *fp;
+    face_config cfg;
+    face_config_defaults(&cfg);
+    cfg.full_scan_interval = 5;
+    if (!net || face_pipeline_new(&cfg, net, &fp, err, sizeof err) != FACE_OK) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    face_result res[16];
+    long found = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        face_pipeline_reset(fp);
+        long before = n_alloc;
+        for (int k = 0; k < NF * 6; k++) {
+            clip_frame(frames, k, cur);
+            int n = face_pipeline_process(fp, cur, FF_W, FF_H, FF_W, k / 30.0, res, 16);
+            CHECK(n >= 0, "process failed: %s", face_pipeline_error(fp));
+            found += n > 0;
+        }
+        long allocs = n_alloc - before;
+        printf("pass %d: %ld allocations in %d frames\n", pass, allocs, NF * 6);
+        if (pass == 1)
+            CHECK(allocs == 0, "no allocation per frame after warm-up: %ld", allocs);
+    }
+    face_pipeline_stats st;
+    face_pipeline_get_stats(fp, &st);
+    CHECK(found > NF * 6, "faces were found (%ld frames with faces)", found);
+    CHECK(st.local_scans > 0 && st.full_scans > 0, "both scan kinds ran: %ld full, %ld local",
+          st.full_scans, st.local_scans);
+    face_pipeline_free(fp);
+    nn_net_free(net);
+    free(frames);
+    free(cur);
+    return 0;
+}
+
+static int test_corrupt(void)
+{
+    char err[512];
+    nn_crop_geometry g = {0, 0, 1};
+    nn_net *net = make_model(g);
+    face_pipeline *fp;
+    face_config cfg;
+    face_config_defaults(&cfg);
+    if (!net || face_pipeline_new(&cfg, net, &fp, err, sizeof err) != FACE_OK) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    face_result res[8];
+    enum { W = 640, H = 480, S = 4096 };
+    uint8_t *buf = malloc((size_t)S * H);
+    uint32_t seed = 1;
+    for (size_t i = 0; i < (size_t)S * H; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        buf[i] = (uint8_t)(seed >> 24);
+    }
+    CHECK(face_pipeline_process(fp, NULL, W, H, W, 0, res, 8) == -1, "NULL frame");
+    CHECK(strstr(face_pipeline_error(fp), "bad frame") != NULL, "message: %s", face_pipeline_error(fp));
+    CHECK(face_pipeline_process(fp, buf, 0, H, W, 0, res, 8) == -1, "zero width");
+    CHECK(face_pipeline_process(fp, buf, W, -1, W, 0, res, 8) == -1, "negative height");
+    CHECK(face_pipeline_process(fp, buf, W, H, W - 1, 0, res, 8) == -1, "stride < width");
+    CHECK(face_pipeline_process(fp, buf, W, H, W, 0, NULL, 8) == -1, "NULL out");
+    CHECK(face_pipeline_process(fp, buf, 100000, 100000, 100000, 0, res, 8) == -1, "huge frame");
+    CHECK(face_pipeline_process(fp, buf, W, 3, 0x7fffffff, 0, res, 8) == -1, "huge stride");
+    CHECK(face_pipeline_process_still(fp, NULL, W, H, W, res, 8) == -1, "NULL still");
+    CHECK(face_pipeline_process(NULL, buf, W, H, W, 0, res, 8) == -1, "NULL pipeline");
+    int n;
+    n = face_pipeline_process(fp, buf, W, H, S, 0, res, 8); /* noise, wide stride */
+    CHECK(n >= 0 && n <= 8, "noise frame: %d", n);
+    n = face_pipeline_process(fp, buf, W, H, W, 0.033, res, 0);
+    CHECK(n == 0, "max_out 0: %d", n);
+    n = face_pipeline_process(fp, buf, W, H, W, 0.066, NULL, 0);
+    CHECK(n == 0, "max_out 0, out NULL: %d", n);
+    memset(buf, 0, (size_t)S * H);
+    n = face_pipeline_process(fp, buf, W, H, W, 0.1, res, 8);
+    CHECK(n == 0, "black frame: %d faces", n);
+    memset(buf, 255, (size_t)S * H);
+    n = face_pipeline_process_still(fp, buf, W, H, W, res, 8);
+    CHECK(n == 0, "white still: %d faces", n);
+    int sizes[][2] = {{1, 1}, {2, 2}, {23, 23}, {24, 24}, {25, 25}, {1, 4000}, {4000, 1}, {31, 29}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int w = sizes[i][0], h = sizes[i][1];
+        n = face_pipeline_process(fp, buf, w, h, w, 0.2 + i * 0.03, res, 8);
+        CHECK(n >= 0 && n <= 8, "%dx%d frame: %d", w, h, n);
+        n = face_pipeline_process_still(fp, buf, w, h, w, res, 8);
+        CHECK(n >= 0 && n <= 8, "%dx%d still: %d", w, h, n);
+    }
+    /* NaN and backwards timestamps */
+    n = face_pipeline_process(fp, buf, W, H, W, NAN, res, 8);
+    CHECK(n >= 0, "NaN time");
+    n = face_pipeline_process(fp, buf, W, H, W, -5, res, 8);
+    CHECK(n >= 0, "time going back");
+    /* bad configurations are refused with a message */
+    face_config bad = cfg;
+    bad.scale_factor = 1.0f;
+    face_pipeline *fp2 = NULL;
+    CHECK(face_pipeline_new(&bad, NULL, &fp2, err, sizeof err) == FACE_ERR_ARG && !fp2 &&
+              strstr(err, "scale_factor"),
+          "scale 1 refused: %s", err);
+    bad = cfg;
+    bad.full_scan_interval = 0;
+    CHECK(face_pipeline_new(&bad, NULL, &fp2, err, sizeof err) == FACE_ERR_ARG, "interval 0 refused");
+    /* a model without a model: detect only, score -1 */
+    CHECK(face_pipeline_new(&cfg, NULL, &fp2, err, sizeof err) == FACE_OK, "no model: %s", err);
+    n = face_pipeline_process(fp2, buf, W, H, W, 0, res, 8);
+    CHECK(n == 0, "no-model pipeline on a white frame");
+    face_pipeline_free(fp2);
+    face_pipeline_free(NULL);
+    face_pipeline_reset(NULL);
+    face_pipeline_free(fp);
+    nn_net_free(net);
+    free(buf);
+    return 0;
+}
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    fwrite(data, 1, len, f);
+    return fclose(f);
+}
+
+static void expect_cascade_error(const char *path, const char *want)
+{
+    face_config cfg;
+    face_config_defaults(&cfg);
+    cfg.cascade_path = path;
+    face_pipeline *fp = NULL;
+    char err[512] = "";
+    face_status st = face_pipeline_new(&cfg, NULL, &fp, err, sizeof err);
+    CHECK(st == FACE_ERR_CASCADE && fp == NULL, "%s: status %d", path, st);
+    CHECK(strstr(err, path) != NULL, "message names the file: %s", err);
+    CHECK(strstr(err, "opencv-data") != NULL, "message names the package: %s", err);
+    CHECK(!want || strstr(err, want) != NULL, "message says '%s': %s", want, err);
+    printf("  %s -> %s\n", path, err);
+    face_pipeline_free(fp);
+}
+
+static int test_cascade(void)
+{
+    expect_cascade_error("/nonexistent/haarcascade_frontalface_default.xml", "install");
+    char dir[] = "/tmp/vision-cascade-XXXXXX";
+    if (!mkdtemp(dir)) {
+        printf("FAIL: mkdtemp\n");
+        return 1;
+    }
+    char path[256];
+    /* truncated real cascade */
+    FILE *f = fopen(FACE_DEFAULT_CASCADE, "rb");
+    CHECK(f != NULL, "%s must exist (install opencv-data)", FACE_DEFAULT_CASCADE);
+    if (f) {
+        char *data = malloc(1 << 20);
+        size_t len = fread(data, 1, 1 << 20, f);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/truncated.xml", dir);
+        write_file(path, data, len / 2);
+        expect_cascade_error(path, "malformed");
+        free(data);
+    }
+    snprintf(path, sizeof path, "%s/garbage.xml", dir);
+    write_file(path, "\x01\x02 not xml at all", 17);
+    expect_cascade_error(path, "malformed");
+    snprintf(path, sizeof path, "%s/empty.xml", dir);
+    write_file(path, "", 0);
+    expect_cascade_error(path, NULL);
+    const char *bad_feature =
+        "<?xml version=\"1.0\"?><opencv_storage><cascade><stageType>BOOST</stageType>"
+        "<featureType>HAAR</featureType><height>24</height><width>24</width>"
+        "<featureParams><maxCatCount>0</maxCatCount></featureParams><stages><_>"
+        "<stageThreshold>-1.0</stageThreshold><weakClassifiers><_>"
+        "<internalNodes>0 -1 5 0.5</internalNodes><leafValues>1 -1</leafValues></_>"
+        "</weakClassifiers></_></stages><features><_><rects><_>0 0 4 4 -1.</_>"
+        "<_>0 0 2 4 2.</_></rects></_></features></cascade></opencv_storage>";
+    snprintf(path, sizeof path, "%s/badfeature.xml", dir);
+    write_file(path, bad_feature, strlen(bad_feature));
+    expect_cascade_error(path, "feature 5");
+    const char *bad_rect =
+        "<?xml version=\"1.0\"?><opencv_storage><cascade><stageType>BOOST</stageType>"
+        "<featureType>HAAR</featureType><height>24</height><width>24</width>"
+        "<featureParams><maxCatCount>0</maxCatCount></featureParams><stages><_>"
+        "<stageThreshold>-1.0</stageThreshold><weakClassifiers><_>"
+        "<internalNodes>0 -1 0 0.5</internalNodes><leafValues>1 -1</leafValues></_>"
+        "</weakClassifiers></_></stages><features><_><rects><_>20 20 8 4 -1.</_>"
+        "</rects></_></features></cascade></opencv_storage>";
+    snprintf(path, sizeof path, "%s/badrect.xml", dir);
+    write_file(path, bad_rect, strlen(bad_rect));
+    expect_cascade_error(path, "outside");
+    /* the same minimal cascade made valid loads */
+    const char *ok = strstr(bad_rect, "20 20 8 4") ? NULL : NULL;
+    (void)ok;
+    expect_cascade_error("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml", "HAAR");
+    /* alt2 uses two-node trees: loads and runs */
+    face_detector *d = NULL;
+    char err[512];
+    CHECK(face_detector_new("/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", &d,
+                            err, sizeof err) == FACE_OK,
+          "alt2: %s", err);
+    if (d) {
+        CHECK(!face_detector_cascade(d)->stumps_only, "alt2 has trees");
+        static uint8_t img[120 * 100];
+        memset(img, 90, sizeof img);
+        face_detect_params p;
+        face_detect_params_defaults(&p);
+        CHECK(face_detect(d, img, 120, 100, 120, &p, NULL, 0) == 0, "flat image: no faces");
+        face_detector_free(d);
+    }
+    unlink(path);
+    snprintf(path, sizeof path, "%s/badfeature.xml", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/truncated.xml", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/garbage.xml", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/empty.xml", dir);
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|corrupt|cascade\n");
+        return 2;
+    }
+    int rc;
+    if (strcmp(argv[1], "tracking") == 0)
+        rc = test_tracking();
+    else if (strcmp(argv[1], "crop") == 0)
+        rc = test_crop();
+    else if (strcmp(argv[1], "noalloc") == 0)
+        rc = test_noalloc();
+    else if (strcmp(argv[1], "corrupt") == 0)
+        rc = test_corrupt();
+    else if (strcmp(argv[1], "cascade") == 0)
+        rc = test_cascade();
+    else {
+        fprintf(stderr, "unknown case %s\n", argv[1]);
+        return 2;
+    }
+    if (rc == 77)
+        return 77;
+    printf("%s: %d failures\n", argv[1], failures);
+    return rc || failures ? 1 : 0;
+}
