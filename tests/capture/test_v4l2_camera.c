@@ -103,6 +103,13 @@ static int t_enumerate(void) {
     CHECK(fake_cam_control(&fc, "open_error=eacces\n") == 0);
     CHECK(cap_v4l2_list_devices(fc.dir, devs, 8) == 1);
     CHECK(devs[0].status == CAP_PERMISSION && devs[0].card[0] == 0);
+    /* The metadata node cannot be opened as a camera. */
+    CHECK(fake_cam_control(&fc, "present=1\n") == 0);
+    cap_camera_config cfg = {.device = meta};
+    cap_status st;
+    char err[512];
+    CHECK(cap_camera_open(&cfg, &st, err, sizeof(err)) == NULL && st == CAP_UNSUPPORTED);
+    CHECK(strstr(err, "not a capture node"));
     unsetenv("FAKE_V4L2_META_DEVICE");
     return 0;
 }
@@ -246,6 +253,19 @@ static int t_choose_mode(void) {
     CHECK(fabs(cap_source_fps(src) - 15) < 1e-6);
     cap_frame f;
     CHECK(read_ok(src, &f) == CAP_OK && f.width == 320 && f.height == 240 && f.stride == 640);
+    cap_source_free(src);
+
+    /* A grey-only camera works too; its frames are the grey image. */
+    setenv("FAKE_V4L2_FORMATS", "GREY", 1);
+    src = cap_camera_open(NULL, &st, err, sizeof(err));
+    CHECK(src && cap_camera_mode(src, &m) == CAP_OK && m.format == CAP_FMT_GREY);
+    CHECK(read_ok(src, &f) == CAP_OK && f.format == CAP_FMT_GREY && f.stride == 640);
+    cap_convert *cv = cap_convert_new();
+    static uint8_t grey[640 * 480];
+    int w, h;
+    CHECK(cap_convert_grey(cv, &f, 2, grey, 320, &w, &h) == CAP_OK && w == 320 && h == 240);
+    CHECK(grey[0] == (f.data[0] + f.data[1] + f.data[640] + f.data[641] + 2) / 4);
+    cap_convert_free(cv);
     cap_source_free(src);
     return 0;
 }
