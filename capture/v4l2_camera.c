@@ -271,11 +271,12 @@ static cap_status cam_read(cap_source *src, cap_frame *frame, int timeout_ms) {
             return st;
         }
     }
-    double deadline = cap_now_s() + (timeout_ms > 0 ? timeout_ms : 0) * 1e-3;
+    /* timeout_ms < 0 waits for as long as it takes. */
+    double deadline = timeout_ms < 0 ? 1e300 : cap_now_s() + timeout_ms * 1e-3;
     for (;;) {
         double left = deadline - cap_now_s();
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        int r = poll(&pfd, 1, left > 0 ? (int)(left * 1e3 + 0.999) : 0);
+        int r = poll(&pfd, 1, timeout_ms < 0 ? -1 : left > 0 ? (int)(left * 1e3 + 0.999) : 0);
         if (r < 0) {
             if (errno == EINTR) continue;
             cap_source_set_error(src, "camera %s: poll failed: %s", c->path, strerror(errno));
@@ -390,7 +391,12 @@ static cap_status find_device(const cam *c, const char *want_card, const char *w
                 snprintf(path, pathlen, "%s", devs[i].path);
                 return CAP_OK;
             }
-    if (want_path && want_path[0]) { snprintf(path, pathlen, "%s", want_path); return CAP_OK; }
+    /* The old path only for a camera without a name: another camera may
+     * have taken it, and silently switching cameras would be wrong. */
+    if (want_path && want_path[0] && !(want_card && want_card[0])) {
+        snprintf(path, pathlen, "%s", want_path);
+        return CAP_OK;
+    }
     if (!want_card || !want_card[0]) { /* any camera: the first that opens */
         for (int i = 0; i < n; i++)
             if (devs[i].status == CAP_OK) { snprintf(path, pathlen, "%s", devs[i].path); return CAP_OK; }

@@ -87,7 +87,8 @@ typedef struct {
 /* Opens a camera and starts streaming. On failure returns NULL, *st gets the
  * reason (CAP_NO_DEVICE, CAP_PERMISSION, CAP_BUSY, CAP_UNSUPPORTED, ...) and
  * errbuf a sentence for the user. cfg may be NULL for all defaults.
- * cap_source_read then waits (poll) up to timeout_ms, drains every ready
+ * cap_source_read then waits (poll) up to timeout_ms (< 0: no limit; 0: just
+ * look), drains every ready
  * buffer and returns the newest (older ones count as skipped_stale); MJPEG
  * frames without SOI/EOI are dropped as CAP_CORRUPT. ENODEV/EIO give
  * CAP_DISCONNECTED, after which reads keep returning it until
@@ -103,7 +104,8 @@ cap_status cap_camera_mode(const cap_source *src, cap_v4l2_mode *out);
 const char *cap_camera_path(const cap_source *src);
 
 /* One attempt to reopen a (disconnected) camera with the same mode: looks for
- * the same card name and bus, then the same card name, then the same path.
+ * the same card name and bus, then the same card name (a camera without a
+ * card name: the same path). A different camera on the old path is not taken.
  * CAP_OK when streaming again; otherwise the source stays disconnected and
  * cap_source_error() says why. */
 cap_status cap_camera_reopen(cap_source *src);

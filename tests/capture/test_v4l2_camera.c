@@ -403,8 +403,12 @@ static int t_timeout(void) {
     cap_stats s;
     cap_source_stats(src, &s);
     CHECK(s.timeouts == 1);
+    t0 = cap_now_s();
+    CHECK(cap_source_read(src, &f, 0) == CAP_AGAIN); /* 0: just look */
+    CHECK(cap_now_s() - t0 < 0.1);
     CHECK(fake_cam_control(&fc, "stall=0\n") == 0);
     CHECK(read_ok(src, &f) == CAP_OK);
+    CHECK(cap_source_read(src, &f, -1) == CAP_OK); /* no limit: waits for the next frame */
     cap_source_free(src);
     return 0;
 }
@@ -424,6 +428,14 @@ static int t_unplug_replug(void) {
     cap_backoff_reset(&b);
     CHECK(cap_camera_reconnect(src, &b, 300) != CAP_OK); /* still unplugged */
     CHECK(strstr(cap_source_error(src), "reconnect failed"));
+    /* Another camera on the old node is not mistaken for ours. */
+    setenv("FAKE_V4L2_CARD", "Someone Else's Camera", 1);
+    CHECK(fake_cam_control(&fc, "present=1\n") == 0);
+    CHECK(cap_camera_reopen(src) == CAP_NO_DEVICE);
+    CHECK(strstr(cap_source_error(src), "Fake V4L2 Camera"));
+    CHECK(cap_source_read(src, &f, 10) == CAP_DISCONNECTED);
+    unsetenv("FAKE_V4L2_CARD");
+    CHECK(fake_cam_control(&fc, "present=0\n") == 0);
     /* Back, under another node name: found again by card name. */
     char newpath[300], text[400];
     snprintf(newpath, sizeof(newpath), "%s/video3", fc.dir);
