@@ -1,0 +1,536 @@
+/* test_cli.c - smile-score end to end (argv[1] is the executable), with a
+ * randomly initialised model saved here (scores are arbitrary; the rules
+ * about rows, exit codes and robustness are what is checked):
+ *  - usage errors exit 2;
+ *  - a no-face picture gives one row with face -1 and empty fields;
+ *  - a synthetic MJPEG AVI with one damaged frame: reported, skipped, the
+ *    others scored; its truncated copy gives the frames before the cut;
+ *  - an unreadable input is reported by name, exit 1, the others still run;
+ *  - --json writes JSON Lines objects with every key, the same rows as CSV;
+ *  - --annotate writes a readable AVI, --plot a PNG;
+ *  - with SMILE_DATASETS: real faces in photos (smoothed == score, face
+ *    0..n-1) and a 200-frame video of them, cut into 60-frame segments,
+ *    scored identically with 1 and 3 threads (segment stitching does not
+ *    depend on the thread count);
+ *  - with SMILE_VIDEOS: SIGINT mid-run exits 130 and keeps the rows so far. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "avi_writer.h"
+#include "frame_source.h"
+#include "nn.h"
+#include "test_helpers.h"
+
+static const char *exe;
+static int g_skipped; /* a part needed shared data that is absent */
+static char dir[300];
+
+/* Runs exe with args; stdout/stderr to files; returns the exit code
+ * (or 128+signal). interrupt_after_s > 0 sends SIGINT after that long. */
+static int run_ex(const char *out, const char *errf, double interrupt_after_s, char *const *args) {
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)exe;
+    for (; args[n - 1] && n < 63; n++) argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0) _exit(126);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execv(exe, argv);
+        _exit(127);
+    }
+    if (pid < 0) return -1;
+    if (interrupt_after_s > 0) {
+        struct timespec ts = {(time_t)interrupt_after_s,
+                              (long)((interrupt_after_s - (time_t)interrupt_after_s) * 1e9)};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGINT);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) < 0) return -1;
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+#define RUN(out, err, ...) run_ex(out, err, 0, (char *const[]){__VA_ARGS__, NULL})
+
+static char *slurp(const char *path) {
+    size_t n;
+    uint8_t *b = test_read_file(path, &n);
+    if (!b) return NULL;
+    char *s = realloc(b, n + 1);
+    if (s) s[n] = 0;
+    return s;
+}
+
+static void P(char *out, const char *name) { snprintf(out, 400, "%s/%s", dir, name); }
+
+/* ---------------------------------------------------------------- CSV rows */
+
+typedef struct {
+    char source[256];
+    long frame;
+    double t;
+    int face;
+    int empty; /* box and scores empty */
+    double x, y, w, h, score, smoothed;
+} row;
+
+/* Splits one CSV line (no quoted fields in our test names). */
+static int parse_row(const char *line, row *r) {
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", line);
+    char *f[16];
+    int n = 0;
+    char *p = buf;
+    f[n++] = p;
+    for (; *p && n < 16; p++)
+        if (*p == ',') {
+            *p = 0;
+            f[n++] = p + 1;
+        }
+    if (n != 10) return -1;
+    memset(r, 0, sizeof(*r));
+    snprintf(r->source, sizeof(r->source), "%.255s", f[0]);
+    r->frame = strtol(f[1], NULL, 10);
+    r->t = strtod(f[2], NULL);
+    r->face = (int)strtol(f[3], NULL, 10);
+    r->empty = 1;
+    for (int i = 4; i < 10; i++)
+        if (f[i][0]) r->empty = 0;
+    if (!r->empty)
+        for (int i = 4; i < 10; i++)
+            if (!f[i][0]) return -1; /* all or nothing */
+    r->x = strtod(f[4], NULL), r->y = strtod(f[5], NULL), r->w = strtod(f[6], NULL);
+    r->h = strtod(f[7], NULL), r->score = strtod(f[8], NULL), r->smoothed = strtod(f[9], NULL);
+    return 0;
+}
+
+/* Reads the CSV: checks the header, returns rows (malloc'd) and count. */
+static row *read_csv(const char *path, int *n_out) {
+    *n_out = 0;
+    char *s = slurp(path);
+    CHECK(s != NULL, "no CSV at %s", path);
+    if (!s) return NULL;
+    const char *hdr = "source,frame,time_s,face,x,y,w,h,score,smoothed\n";
+    CHECK(strncmp(s, hdr, strlen(hdr)) == 0, "CSV header: %.60s", s);
+    int cap = 64, n = 0;
+    row *rows = malloc(sizeof(row) * cap);
+    char *save = NULL;
+    char *line = strtok_r(s + strlen(hdr), "\n", &save);
+    for (; line; line = strtok_r(NULL, "\n", &save)) {
+        if (n == cap) rows = realloc(rows, sizeof(row) * (cap *= 2));
+        CHECK(parse_row(line, &rows[n]) == 0, "bad CSV row: %s", line);
+        n++;
+    }
+    free(s);
+    *n_out = n;
+    return rows;
+}
+
+static int ends_with(const char *s, const char *tail) {
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+/* ---------------------------------------------------------------- JSON Lines */
+
+/* A minimal parser for one flat JSON object of strings, numbers and null. */
+static const char *skip_ws(const char *p) {
+    while (*p == ' ' || *p == '\t') p++;
+    return p;
+}
+static const char *json_string(const char *p) {
+    if (*p != '"') return NULL;
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\') {
+            p++;
+            if (!*p) return NULL;
+        }
+    return *p == '"' ? p + 1 : NULL;
+}
+static int json_object_keys(const char *line, char keys[][16], int max) {
+    const char *p = skip_ws(line);
+    if (*p++ != '{') return -1;
+    int n = 0;
+    for (;;) {
+        p = skip_ws(p);
+        const char *k0 = p;
+        p = json_string(p);
+        if (!p || n >= max) return -1;
+        snprintf(keys[n++], 16, "%.*s", (int)(p - k0 - 2), k0 + 1);
+        p = skip_ws(p);
+        if (*p++ != ':') return -1;
+        p = skip_ws(p);
+        if (*p == '"') p = json_string(p);
+        else if (strncmp(p, "null", 4) == 0) p += 4;
+        else {
+            char *end;
+            strtod(p, &end);
+            if (end == p) return -1;
+            p = end;
+        }
+        if (!p) return -1;
+        p = skip_ws(p);
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == '}') return *skip_ws(p + 1) == 0 ? n : -1;
+        return -1;
+    }
+}
+
+static void check_jsonl(const char *path, int want_lines) {
+    char *s = slurp(path);
+    CHECK(s != NULL, "no JSON at %s", path);
+    if (!s) return;
+    static const char *want[] = {"source", "frame", "time_s", "face", "x",
+                                 "y",      "w",     "h",      "score", "smoothed"};
+    int n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+        char keys[16][16];
+        int k = json_object_keys(line, keys, 16);
+        CHECK(k == 10, "JSON line %d does not parse as the 10-key object: %s", n, line);
+        for (int i = 0; i < 10 && k == 10; i++) CHECK(strcmp(keys[i], want[i]) == 0, "key %s", keys[i]);
+    }
+    CHECK(n == want_lines, "%d JSON lines, want %d", n, want_lines);
+    free(s);
+}
+
+/* ---------------------------------------------------------------- inputs */
+
+static int make_model(const char *path) {
+    nn_net *net = NULL;
+    nn_error e;
+    if (nn_net_builtin("smilenet", 1, &net, &e) != NN_OK &&
+        nn_net_builtin("seed", 1, &net, &e) != NN_OK) {
+        fprintf(stderr, "model: %s\n", e.msg);
+        return -1;
+    }
+    nn_net_init_params(net, 7);
+    nn_status st = nn_net_save(net, path, &e);
+    if (st != NN_OK) fprintf(stderr, "model: %s\n", e.msg);
+    nn_net_free(net);
+    return st == NN_OK ? 0 : -1;
+}
+
+/* 12 frames of 160x120, frame 5 damaged; returns the file size. */
+static size_t make_clip(const char *path, size_t *cut_at) {
+    char err[256];
+    cap_status st;
+    cap_avi_writer *w = cap_avi_writer_new(path, 160, 120, 30, &st, err, sizeof(err));
+    if (!w) return 0;
+    cap_avi_writer_allow_damaged(w, 1);
+    size_t total = 224;
+    for (int k = 0; k < 12; k++) {
+        size_t n;
+        uint8_t *j = test_jpeg_frame(k, 160, 120, &n);
+        if (k == 5) memset(j, 0x55, 4); /* no SOI: damaged */
+        cap_avi_writer_add(w, j, n);
+        if (k == 8) *cut_at = total + 8 + n / 2; /* cut inside frame 8 */
+        total += 8 + n + (n & 1);
+        free(j);
+    }
+    cap_avi_writer_close(w, err, sizeof(err));
+    return total;
+}
+
+static void test_usage(void) {
+    char out[400], err[400];
+    P(out, "u.out");
+    P(err, "u.err");
+    CHECK(run_ex(out, err, 0, (char *const[]){NULL}) == 2, "no input");
+    CHECK(RUN(out, err, "--bogus", "x.jpg") == 2, "unknown option");
+    CHECK(RUN(out, err, "--threshold", "2", "x.jpg") == 2, "threshold 2");
+    CHECK(RUN(out, err, "--threshold", "abc", "x.jpg") == 2, "threshold abc");
+    CHECK(RUN(out, err, "--threads", "0", "x.jpg") == 2, "threads 0");
+    CHECK(RUN(out, err, "--min-face", "-5", "x.jpg") == 2, "min-face -5");
+    CHECK(RUN(out, err, "--csv") == 2, "missing value");
+    CHECK(RUN(out, err, "--model", "/nonexistent/m.nnm", "x.jpg") == 2, "missing model");
+    char *e = slurp(err);
+    CHECK(e && strstr(e, "/nonexistent/m.nnm"), "model error names the file: %s", e ? e : "");
+    free(e);
+    CHECK(RUN(out, err, "--help") == 0, "--help");
+    char *o = slurp(out);
+    CHECK(o && strstr(o, "--min-face") && strstr(o, "(30)"), "help documents --min-face default");
+    free(o);
+}
+
+static void test_main_run(const char *model) {
+    char out[400], err[400], csv[400], json[400], png[400], clip[400], cut[400], still[400];
+    char nojpg[400], missing[400], ann[400], plot[400];
+    P(out, "m.out"), P(err, "m.err"), P(csv, "m.csv"), P(json, "m.jsonl");
+    P(clip, "clip.avi"), P(cut, "clip-cut.avi"), P(still, "noface.png"), P(nojpg, "noface.jpg");
+    P(missing, "missing.avi"), P(ann, "ann.avi"), P(plot, "plot.png");
+    (void)png;
+    /* inputs */
+    uint8_t grey[80 * 60];
+    for (int i = 0; i < 80 * 60; i++) grey[i] = (uint8_t)(i % 80 * 3);
+    char e2[256];
+    CHECK(img_save(still, grey, 80, 60, 80, 1, e2, sizeof(e2)) == IMG_OK, "%s", e2);
+    CHECK(img_save(nojpg, grey, 80, 60, 80, 1, e2, sizeof(e2)) == IMG_OK, "%s", e2);
+    size_t cut_at = 0;
+    size_t clip_size = make_clip(clip, &cut_at);
+    CHECK(clip_size > 0 && cut_at > 0, "clip");
+    size_t n;
+    uint8_t *all = test_read_file(clip, &n);
+    CHECK(all && test_write_file(cut, all, cut_at) == 0, "cut copy");
+    free(all);
+
+    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--json", json, "--summary",
+                 "--annotate", dir, "--plot", plot, "--threads", "2", still, clip, missing, cut,
+                 nojpg);
+    CHECK(rc == 1, "exit %d, want 1 (missing and damaged inputs)", rc);
+    char *e = slurp(err);
+    CHECK(e && strstr(e, "missing.avi"), "missing input not named: %s", e ? e : "");
+    CHECK(e && strstr(e, "frame 5"), "damaged frame 5 not reported: %s", e ? e : "");
+    CHECK(e && strstr(e, "truncated"), "truncation not reported: %s", e ? e : "");
+    free(e);
+    char *so = slurp(out);
+    CHECK(so && strstr(so, "UNREADABLE") && strstr(so, "laughter events"), "summary: %s",
+          so ? so : "");
+    CHECK(so && strstr(so, "frames 11, ") && strstr(so, "damaged 1"), "clip summary: %s",
+          so ? so : "");
+    free(so);
+
+    int nr;
+    row *r = read_csv(csv, &nr);
+    int n_still = 0, n_clip = 0, n_cut = 0, n_jpg = 0, ok_order = 1;
+    long last_frame = -1;
+    for (int i = 0; i < nr; i++) {
+        if (ends_with(r[i].source, "noface.png") || ends_with(r[i].source, "noface.jpg")) {
+            if (ends_with(r[i].source, "png")) n_still++;
+            else n_jpg++;
+            CHECK(r[i].face == -1 && r[i].empty && r[i].frame == 0, "no-face still row: face %d",
+                  r[i].face);
+        } else if (ends_with(r[i].source, "clip.avi") || ends_with(r[i].source, "clip-cut.avi")) {
+            int is_cut = ends_with(r[i].source, "clip-cut.avi");
+            if (is_cut) n_cut++;
+            else n_clip++;
+            CHECK(r[i].frame != 5, "damaged frame 5 has a row");
+            CHECK(fabs(r[i].t - r[i].frame / 30.0) < 1e-3, "time %g for frame %ld", r[i].t, r[i].frame);
+            if (r[i].frame <= last_frame && r[i].face <= 0 && r[i].frame != 0) ok_order = 0;
+            last_frame = r[i].frame;
+            CHECK(r[i].face == -1 ? r[i].empty : !r[i].empty, "row rule face %d", r[i].face);
+        } else {
+            CHECK(0, "row for unexpected source %s", r[i].source);
+        }
+    }
+    CHECK(ok_order, "frames out of order");
+    CHECK(n_still == 1 && n_jpg == 1, "still rows %d %d", n_still, n_jpg);
+    CHECK(n_clip >= 11, "clip rows %d (11 frames)", n_clip);
+    CHECK(n_cut >= 7, "cut rows %d (frames 0-7 minus the damaged one)", n_cut);
+    /* input order is kept: png, clip, cut, jpg */
+    CHECK(nr > 0 && ends_with(r[0].source, "noface.png") && ends_with(r[nr - 1].source, "noface.jpg"),
+          "input order");
+    free(r);
+    check_jsonl(json, nr);
+    /* annotated videos, one per input, in the folder */
+    char a[400];
+    P(a, "clip.avi.avi");
+    cap_status st;
+    char e3[256];
+    cap_source *s = cap_file_open(a, &st, e3, sizeof(e3));
+    CHECK(s != NULL, "annotated AVI: %s", e3);
+    if (s) {
+        int k = 0;
+        cap_frame f;
+        while ((st = cap_source_read(s, &f, 0)) == CAP_OK) {
+            CHECK(f.width == 160 && f.height == 120, "annotated size %dx%d", f.width, f.height);
+            k++;
+        }
+        CHECK(st == CAP_EOF && k == 11, "annotated frames %d", k);
+        cap_source_free(s);
+    }
+    size_t pn;
+    uint8_t *pb = test_read_file(plot, &pn);
+    CHECK(pb && pn > 100 && memcmp(pb, "\x89PNG", 4) == 0, "plot");
+    free(pb);
+    struct stat sb;
+    char partial[420];
+    snprintf(partial, sizeof(partial), "%s.partial", csv);
+    CHECK(stat(partial, &sb) != 0, "partial left behind");
+
+    /* all good inputs: exit 0; CSV to stdout by default */
+    rc = RUN(out, err, "--model", (char *)model, still, nojpg);
+    CHECK(rc == 0, "good inputs exit %d", rc);
+    char *o = slurp(out);
+    CHECK(o && strncmp(o, "source,frame,time_s,face,x,y,w,h,score,smoothed\n", 48) == 0,
+          "default CSV on stdout: %.80s", o ? o : "");
+    free(o);
+    /* a folder: walked recursively, sorted, non-media files ignored */
+    char sub[400], f1[512], f2[512], txt[512];
+    P(sub, "tree");
+    mkdir(sub, 0755);
+    snprintf(f1, sizeof(f1), "%s/b.png", sub);
+    snprintf(txt, sizeof(txt), "%s/notes.txt", sub);
+    char deeper[420];
+    snprintf(deeper, sizeof(deeper), "%s/a", sub);
+    mkdir(deeper, 0755);
+    snprintf(f2, sizeof(f2), "%s/a/z.jpg", sub);
+    img_save(f1, grey, 80, 60, 80, 1, e2, sizeof(e2));
+    img_save(f2, grey, 80, 60, 80, 1, e2, sizeof(e2));
+    test_write_file(txt, "hi", 2);
+    rc = RUN(csv, err, "--model", (char *)model, "--csv", "-", sub);
+    CHECK(rc == 0, "folder exit %d", rc);
+    r = read_csv(csv, &nr);
+    CHECK(nr == 2 && ends_with(r[0].source, "a/z.jpg") && ends_with(r[1].source, "b.png"),
+          "folder walk order (%d rows)", nr);
+    free(r);
+}
+
+/* ---------------------------------------------------------------- real faces */
+
+static int list_images(const char *d, char names[][512], int max) {
+    DIR *dp = opendir(d);
+    if (!dp) return 0;
+    int n = 0;
+    struct dirent *e;
+    char tmp[512];
+    while ((e = readdir(dp)) && n < 4 * max)
+        if (ends_with(e->d_name, ".jpg") && n < max) {
+            snprintf(names[n++], 512, "%.250s/%.250s", d, e->d_name);
+        }
+    closedir(dp);
+    /* sort for repeatability */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (strcmp(names[i], names[j]) > 0) {
+                memcpy(tmp, names[i], 512);
+                memcpy(names[i], names[j], 512);
+                memcpy(names[j], tmp, 512);
+            }
+    return n;
+}
+
+static void test_faces(const char *model) {
+    const char *ds = getenv("SMILE_DATASETS");
+    char d[512];
+    snprintf(d, sizeof(d), "%s/lfw-expressions/happiness", ds ? ds : "");
+    static char names[8][512];
+    int n = ds ? list_images(d, names, 8) : 0;
+    if (n < 4) {
+        fprintf(stderr, "note: %s absent, real-face checks skipped\n", d);
+        g_skipped = 1;
+        return;
+    }
+    char out[400], err[400], csv[400], csv1[400], csv3[400], vid[400];
+    P(out, "f.out"), P(err, "f.err"), P(csv, "f.csv"), P(csv1, "f1.csv"), P(csv3, "f3.csv");
+    P(vid, "faces.avi");
+    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, names[0], names[1], names[2],
+                 names[3]);
+    CHECK(rc == 0, "photos exit %d", rc);
+    int nr;
+    row *r = read_csv(csv, &nr);
+    int faces = 0;
+    for (int i = 0; i < nr; i++) {
+        if (r[i].face < 0) continue;
+        faces++;
+        CHECK(fabs(r[i].score - r[i].smoothed) < 1e-9, "still smoothed %g != score %g",
+              r[i].smoothed, r[i].score);
+        CHECK(r[i].score >= 0 && r[i].score <= 1, "score %g", r[i].score);
+        CHECK(r[i].x >= 0 && r[i].y >= 0 && r[i].x + r[i].w <= 250 && r[i].y + r[i].h <= 250 &&
+                  r[i].w >= 30,
+              "box %g %g %g %g outside the 250x250 photo", r[i].x, r[i].y, r[i].w, r[i].h);
+        /* face index within its photo: 0, 1, ... */
+        if (i > 0 && strcmp(r[i - 1].source, r[i].source) == 0 && r[i - 1].face >= 0)
+            CHECK(r[i].face == r[i - 1].face + 1, "face index %d after %d", r[i].face, r[i - 1].face);
+        else
+            CHECK(r[i].face == 0, "first face index %d", r[i].face);
+    }
+    CHECK(faces >= 2, "only %d faces found in 4 LFW photos", faces);
+    free(r);
+
+    /* 200 frames cut into 60-frame segments (3 borders): each photo held 25 frames */
+    setenv("SMILE_SCORE_SEGMENT_FRAMES", "60", 1);
+    char e2[256];
+    cap_status st;
+    cap_avi_writer *w = cap_avi_writer_new(vid, 250, 250, 25, &st, e2, sizeof(e2));
+    CHECK(w != NULL, "%s", e2);
+    if (!w) return;
+    uint8_t *jp[8];
+    size_t js[8];
+    for (int k = 0; k < n; k++) jp[k] = test_read_file(names[k], &js[k]);
+    for (int f = 0; f < 200; f++) cap_avi_writer_add(w, jp[(f / 25) % n], js[(f / 25) % n]);
+    for (int k = 0; k < n; k++) free(jp[k]);
+    CHECK(cap_avi_writer_close(w, e2, sizeof(e2)) == CAP_OK, "%s", e2);
+    CHECK(RUN(out, err, "--model", (char *)model, "--csv", csv1, "--threads", "1", vid) == 0, "t1");
+    CHECK(RUN(out, err, "--model", (char *)model, "--csv", csv3, "--threads", "3", vid) == 0, "t3");
+    char *a = slurp(csv1), *b = slurp(csv3);
+    CHECK(a && b && strcmp(a, b) == 0, "--threads 1 and 3 disagree");
+    free(a);
+    free(b);
+    r = read_csv(csv1, &nr);
+    int vfaces = 0, frames_seen = 0;
+    long lastf = -1;
+    for (int i = 0; i < nr; i++) {
+        if (r[i].frame != lastf) frames_seen++;
+        lastf = r[i].frame;
+        if (r[i].face >= 0) vfaces++;
+    }
+    CHECK(frames_seen == 200, "%d frames in the CSV", frames_seen);
+    CHECK(vfaces >= 80, "only %d face rows in 200 frames", vfaces);
+    free(r);
+}
+
+static void test_interrupt(const char *model) {
+    const char *vids = getenv("SMILE_VIDEOS");
+    char v[512];
+    snprintf(v, sizeof(v), "%s/smiles300_640x480_mjpeg.avi", vids ? vids : "");
+    if (!vids || access(v, R_OK) != 0) {
+        fprintf(stderr, "note: %s absent, interrupt check skipped\n", v);
+        g_skipped = 1;
+        return;
+    }
+    char out[400], err[400], csv[400];
+    P(out, "i.out"), P(err, "i.err"), P(csv, "i.csv");
+    int rc = run_ex(out, err, 1.5,
+                    (char *const[]){"--model", (char *)model, "--csv", csv, "--threads", "1", v, NULL});
+    CHECK(rc == 130, "interrupted exit %d, want 130", rc);
+    int nr;
+    row *r = read_csv(csv, &nr);
+    CHECK(nr > 0 && nr < 1800, "interrupted run kept %d rows", nr);
+    for (int i = 1; i < nr; i++)
+        CHECK(r[i].frame >= r[i - 1].frame, "rows out of order after interrupt");
+    free(r);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_cli PATH/smile-score [basic|faces|interrupt|all]\n");
+        return 2;
+    }
+    exe = argv[1];
+    char *d = test_tmpdir();
+    if (!d) return 1;
+    snprintf(dir, sizeof(dir), "%s", d);
+    char model[400];
+    P(model, "random.nnm");
+    if (make_model(model) != 0) return 1;
+    const char *part = argc > 2 ? argv[2] : "all";
+    int all = strcmp(part, "all") == 0;
+    if (all || strcmp(part, "basic") == 0) {
+        test_usage();
+        test_main_run(model);
+    }
+    if (all || strcmp(part, "faces") == 0) test_faces(model);
+    if (all || strcmp(part, "interrupt") == 0) test_interrupt(model);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (!g_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    if (g_failures) fprintf(stderr, "%d checks failed (files kept in %s)\n", g_failures, dir);
+    if (!g_failures && !all && g_skipped) return 77;
+    return g_failures ? 1 : 0;
+}
