@@ -21,6 +21,7 @@ typedef struct {
     double record_for;     /* test aid: record this long from the first frame; < 0 off */
     double quit_after;     /* test aid: seconds after start; < 0 off */
     char *screenshot;      /* test aid: PNG of the drawing area once faces show */
+    char *open_dialog;     /* test aid: "preferences", "shortcuts" or "about" */
     gboolean verbose;
 } app_options;
 

@@ -1,7 +1,9 @@
 /* main.c - smile-detector: the GtkApplication, its command line and the
  * translation setup. */
+#include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "app.h"
@@ -39,6 +41,8 @@ static const GOptionEntry entries[] = {
      N_("For testing: quit after this many seconds, printing frame counters"), N_("SECONDS")},
     {"screenshot", 0, 0, G_OPTION_ARG_FILENAME, &opts.screenshot,
      N_("For testing: write the live view as a PNG once faces are shown"), N_("FILE")},
+    {"open-dialog", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opts.open_dialog,
+     "For testing: open preferences, shortcuts or about at start", "NAME"},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -61,9 +65,18 @@ static void on_quit(GSimpleAction *a, GVariant *v, gpointer data)
     g_application_quit(G_APPLICATION(data));
 }
 
+/* Ctrl+C or a session's TERM: quit cleanly so settings and recordings are saved */
+static gboolean on_signal(gpointer data)
+{
+    g_application_quit(G_APPLICATION(data));
+    return G_SOURCE_CONTINUE;
+}
+
 static void on_startup(GtkApplication *app, gpointer data)
 {
     (void)data;
+    g_unix_signal_add(SIGTERM, on_signal, app);
+    g_unix_signal_add(SIGINT, on_signal, app);
     static const GActionEntry app_actions[] = {{"quit", on_quit, NULL, NULL, NULL, {0}}};
     g_action_map_add_action_entries(G_ACTION_MAP(app), app_actions, 1, app);
     /* a dark canvas suits a live video view */

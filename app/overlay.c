@@ -324,7 +324,8 @@ void overlay_draw(cairo_t *cr, int area_w, int area_h, const app_frame *f,
         char buf[128];
         if (f->has_scores)
             draw_meter(cr, layout, ox, oy, vw, vh, f, hud);
-        draw_graph(cr, ox, oy, vw, vh, hud);
+        if (f->has_scores)
+            draw_graph(cr, ox, oy, vw, vh, hud);
         if (hud->fps >= 0 && hud->latency_ms >= 0)
             /* TRANSLATORS: frames per second and the delay from camera to screen */
             snprintf(buf, sizeof buf, _("%.0f fps · %.0f ms"), hud->fps, hud->latency_ms);

@@ -78,6 +78,7 @@ static GtkWidget *bool_switch(prefs_ctx *p, gboolean *field)
 {
     GtkWidget *sw = gtk_switch_new();
     gtk_switch_set_active(GTK_SWITCH(sw), *field);
+    gtk_widget_set_halign(sw, GTK_ALIGN_END);
     g_object_set_data(G_OBJECT(sw), "field", field);
     g_signal_connect(sw, "notify::active", G_CALLBACK(on_switch), p);
     return sw;

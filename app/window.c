@@ -56,6 +56,7 @@ struct app_ui {
     GSimpleAction *mode_action;
     GMenu *mode_menu;
     gboolean recording;
+    gboolean was_lost; /* the camera went away; log the first frame after it */
 
     /* test aids */
     int64_t start_us, first_frame_us;
@@ -125,6 +126,7 @@ static gboolean toast_hide(gpointer data)
 
 static void show_toast(app_ui *ui, const char *text, const char *uri)
 {
+    ui_log(ui, "toast: %s", text);
     gtk_label_set_text(GTK_LABEL(ui->toast_label), text);
     g_free(ui->toast_uri);
     ui->toast_uri = g_strdup(uri);
@@ -158,6 +160,7 @@ static void on_toast_open(GtkButton *b, app_ui *ui)
 
 static void device_bar_show(app_ui *ui, GtkMessageType type, const char *text, gboolean retry)
 {
+    ui_log(ui, "infobar: %s", text);
     gtk_label_set_text(GTK_LABEL(ui->device_label), text);
     gtk_info_bar_set_message_type(GTK_INFO_BAR(ui->device_bar), type);
     gtk_widget_set_visible(ui->device_retry, retry);
@@ -172,17 +175,20 @@ static void device_bar_hide(app_ui *ui)
 /* The empty state: no camera, or the chosen one cannot be used. */
 static void show_empty(app_ui *ui, const char *icon, const char *title, const char *hint)
 {
+    ui_log(ui, "empty: %s. %s", title, hint);
     gtk_image_set_from_icon_name(GTK_IMAGE(ui->empty_icon), icon, GTK_ICON_SIZE_DIALOG);
     gtk_label_set_text(GTK_LABEL(ui->empty_title), title);
     gtk_label_set_text(GTK_LABEL(ui->empty_hint), hint);
     gtk_stack_set_visible_child_name(GTK_STACK(ui->stack), "empty");
     gtk_widget_set_sensitive(ui->snap_button, FALSE);
+    gtk_widget_set_sensitive(ui->record_button, FALSE);
 }
 
 static void show_live(app_ui *ui)
 {
     gtk_stack_set_visible_child_name(GTK_STACK(ui->stack), "live");
     gtk_widget_set_sensitive(ui->snap_button, TRUE);
+    gtk_widget_set_sensitive(ui->record_button, TRUE);
 }
 
 /* ------------------------------------------------------------ drawing */
@@ -256,6 +262,8 @@ static void write_screenshot(app_ui *ui)
     cairo_destroy(cr);
     for (int i = 0; i < ui->shown->n_faces; i++) {
         double x, y, w, h, rgb[3];
+        if (ui->shown->faces[i].missed)
+            continue; /* drawn faded: not a clean colour to look for */
         overlay_face_rect(aw, ah, ui->shown, i, ui->settings.mirror, &x, &y, &w, &h);
         overlay_score_color(ui->shown->has_scores ? ui->shown->faces[i].smoothed : -1, rgb);
         ui_log(ui, "screenshot-face: %d %d %d %d #%02x%02x%02x", (int)x, (int)y, (int)w, (int)h,
@@ -304,6 +312,10 @@ static void on_frame_ready(void *user)
     app_worker_release_frame(ui->worker, ui->shown);
     ui->shown = f;
     ui->taken++;
+    if (ui->was_lost) {
+        ui->was_lost = FALSE;
+        ui_log(ui, "frame after reconnect");
+    }
     int64_t now = g_get_monotonic_time();
     if (!ui->first_frame_us) {
         ui->first_frame_us = now;
@@ -398,7 +410,7 @@ static void fill_combo(app_ui *ui)
     gtk_combo_box_text_remove_all(cb);
     int usable = 0;
     for (int i = 0; i < ui->n_devices; i++) {
-        if (ui->devices[i].status != CAP_OK)
+        if (ui->devices[i].status != CAP_OK && ui->devices[i].status != CAP_BUSY)
             continue;
         gtk_combo_box_text_append(cb, ui->devices[i].path, device_label(&ui->devices[i]));
         usable++;
@@ -451,6 +463,10 @@ static void devices_changed(app_ui *ui)
     if (!d && !ui->opt.device) {
         for (int i = 0; i < ui->n_devices && !d; i++)
             if (ui->devices[i].status == CAP_OK)
+                d = &ui->devices[i];
+        /* a busy camera is worth waiting for: the worker retries and says why */
+        for (int i = 0; i < ui->n_devices && !d; i++)
+            if (ui->devices[i].status == CAP_BUSY)
                 d = &ui->devices[i];
     }
     if (d) {
@@ -658,9 +674,22 @@ static void on_mode(GSimpleAction *a, GVariant *v, gpointer data)
 
 /* ------------------------------------------------------------ worker events */
 
+/* What to call the camera in a sentence: its card name when we know it. */
+static const char *camera_name(app_ui *ui, const char *name)
+{
+    if (name && *name && name[0] != '/')
+        return name;
+    const cap_v4l2_device *d = name ? find_device(ui, name, NULL) : NULL;
+    if (d && d->card[0])
+        return d->card;
+    if (name && ui->settings.camera_name && !g_strcmp0(ui->settings.camera_path, name))
+        return ui->settings.camera_name;
+    return _("The camera");
+}
+
 static void state_in_words(app_ui *ui, const app_event *ev)
 {
-    const char *name = ev->name && *ev->name ? ev->name : _("The camera");
+    const char *name = camera_name(ui, ev->name);
     char *msg = NULL;
     switch (ev->state) {
     case WK_IDLE:
@@ -675,6 +704,7 @@ static void state_in_words(app_ui *ui, const app_event *ev)
         show_live(ui);
         break;
     case WK_DISCONNECTED:
+        ui->was_lost = TRUE;
         device_bar_show(ui, GTK_MESSAGE_WARNING,
                         _("The camera was disconnected. Waiting for it to come back…"), FALSE);
         break;
@@ -755,6 +785,7 @@ static void on_event(const app_event *ev, void *user)
                 msg = g_strdup_printf(_("The smile model could not be loaded, so faces are "
                                         "shown without scores. %s"),
                                       ev->text ? ev->text : "");
+            ui_log(ui, "model-bar: %s", msg);
             gtk_label_set_text(GTK_LABEL(ui->model_label), msg);
             gtk_info_bar_set_revealed(GTK_INFO_BAR(ui->model_bar), TRUE);
         }
@@ -793,7 +824,8 @@ static void on_event(const app_event *ev, void *user)
                 g_free(base);
                 g_free(uri);
             } else {
-                msg = g_strdup_printf(_("Recording stopped: %s"), ev->text ? ev->text : "");
+                /* the worker's own reasons are marked N_() */
+                msg = g_strdup_printf(_("Recording stopped: %s"), ev->text ? _(ev->text) : "");
                 show_toast(ui, msg, NULL);
             }
         }
@@ -1075,9 +1107,8 @@ static void bar_response(GtkInfoBar *bar, int response, gpointer data)
         gtk_info_bar_set_revealed(bar, FALSE);
 }
 
-static gboolean quit_timeout(gpointer data)
+static void log_stats(app_ui *ui)
 {
-    app_ui *ui = data;
     app_worker_stats st;
     app_worker_get_stats(ui->worker, &st);
     ui_log(ui,
@@ -1087,6 +1118,11 @@ static gboolean quit_timeout(gpointer data)
            (unsigned long long)st.replaced, (unsigned long long)ui->taken,
            (unsigned long long)ui->drawn, (unsigned long long)st.corrupt,
            (unsigned long long)st.skipped, st.process_ms, ui->latency_ms, ui->fps);
+}
+
+static gboolean quit_timeout(gpointer data)
+{
+    app_ui *ui = data;
     ui->quit_timer = 0;
     g_application_quit(G_APPLICATION(ui->app));
     return G_SOURCE_REMOVE;
@@ -1173,6 +1209,9 @@ app_ui *app_ui_new(GtkApplication *app, const app_options *opt)
     gtk_widget_show_all(ui->window);
     gtk_stack_set_visible_child_name(GTK_STACK(ui->stack), "empty");
     gtk_widget_set_sensitive(ui->snap_button, FALSE);
+    gtk_widget_set_sensitive(ui->record_button, FALSE);
+    /* an uninstalled build still finds its icon */
+    gtk_icon_theme_append_search_path(gtk_icon_theme_get_default(), SMILE_SOURCE_DATADIR);
 
     app_worker_config wc = {.model_path = app_model_path(opt->model), .verbose = opt->verbose};
     app_worker_callbacks cb = {.frame_ready = on_frame_ready, .event = on_event, .user = ui};
@@ -1186,6 +1225,8 @@ app_ui *app_ui_new(GtkApplication *app, const app_options *opt)
     ui->dir_stamp = cap_v4l2_dir_stamp(ui->dev_dir);
     start_listing(ui);
     ui->poll_timer = g_timeout_add_seconds(1, poll_devices, ui);
+    if (opt->open_dialog)
+        g_action_group_activate_action(G_ACTION_GROUP(ui->window), opt->open_dialog, NULL);
     if (opt->quit_after >= 0)
         ui->quit_timer = g_timeout_add((guint)(opt->quit_after * 1000), quit_timeout, ui);
     return ui;
@@ -1201,6 +1242,7 @@ void app_ui_free(app_ui *ui)
         g_source_remove(ui->quit_timer);
     if (ui->toast_timer)
         g_source_remove(ui->toast_timer);
+    log_stats(ui);
     app_worker_free(ui->worker); /* bounded: one read timeout */
     ui->worker = NULL;
     ui->shown = NULL; /* it belonged to the worker's pool */

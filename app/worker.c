@@ -3,6 +3,7 @@
 
 #include <cairo.h>
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
@@ -667,8 +668,8 @@ static void load_model(wctx *c)
         ev.text = err.msg;
     }
     if (w->cfg.verbose)
-        fprintf(stderr, "smile-detector: model: %s%s%s\n", ev.ok ? "loaded " : "none: ",
-                ev.path ? ev.path : "", ev.ok ? "" : ev.text);
+        fprintf(stderr, "smile-detector: model: %s%s\n", ev.ok ? "loaded " : "none: ",
+                ev.ok ? ev.path : ev.text);
     post(w, &ev);
 
     face_config fc;
@@ -776,7 +777,7 @@ static gpointer worker_main(gpointer data)
             /* a video file plays in a loop */
             close_source(&c);
         } else if (c.is_camera && (st == CAP_DISCONNECTED || st == CAP_NO_DEVICE || st == CAP_IO)) {
-            stop_recording(&c, "the camera was disconnected");
+            stop_recording(&c, N_("the camera was disconnected"));
             set_state(&c, WK_DISCONNECTED, st, cap_source_error(c.src));
             cap_backoff_reset(&c.backoff);
         } else {
