@@ -21,6 +21,7 @@ static const char main_help[] =
     "  eval                measure a saved model on a data set's test (or train) split\n"
     "  compare-optimizers  train one architecture with each optimizer and plot the loss\n"
     "                      curves, and the optimizers' paths on Beale's function\n"
+    "  boxes               where the face detector's box falls on a data set's images\n"
     "\n"
     "Run 'smile-train COMMAND --help' for a command's options; 'man smile-train'\n"
     "for the whole manual.\n"
@@ -204,6 +205,8 @@ int main(int argc, char **argv)
         return tr_cmd_fit(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return tr_cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "boxes"))
+        return tr_cmd_boxes(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare-optimizers"))
         return tr_cmd_compare(argc - 1, argv + 1);
     fprintf(stderr, "smile-train: unknown command '%s' (fit, eval, compare-optimizers)\n"

@@ -42,6 +42,7 @@ void tr_data_describe(const tr_data *d, char *buf, size_t len);
 /* Face detection for whole photos (sources with "detect"), through the
  * face pipeline's detector. Returns NULL with a message when the build
  * has no face pipeline or its cascade cannot be loaded. */
+extern const char *tr_face_cache_path; /* --face-cache FILE, or NULL */
 void *tr_detector_new(char *err, size_t errlen);
 void tr_detector_free(void *det);
 int tr_detect(void *det, const uint8_t *grey, int width, int height, int stride, float box[4]);
@@ -78,6 +79,7 @@ int tr_plot_curves_png(const char *path, const char *title, const tr_series *los
 int tr_cmd_fit(int argc, char **argv);
 int tr_cmd_eval(int argc, char **argv);
 int tr_cmd_compare(int argc, char **argv);
+int tr_cmd_boxes(int argc, char **argv);
 
 extern volatile int tr_interrupted;
 void tr_install_sigint(void);

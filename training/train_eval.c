@@ -19,6 +19,7 @@ static const char eval_help[] =
     "  --positive NAME[,NAME]  folder names that mean smiling (folders data)\n"
     "  --strict                a corrupt image is fatal (default: reported, skipped)\n"
     "  --limit N               at most N images per split and class\n"
+    "  --face-cache FILE       reuse/keep the face boxes of 'detect' data in FILE\n"
     "  --json                  print one JSON object (accuracy, balanced_accuracy,\n"
     "                          precision, recall, f1, auc, n, confusion, ...)\n"
     "\n"
@@ -189,7 +190,7 @@ int tr_cmd_eval(int argc, char **argv)
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"split", required_argument, 0, 's'}, {"positive", required_argument, 0, 'P'},
         {"strict", no_argument, 0, 'S'},      {"limit", required_argument, 0, 'L'},
-        {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
+        {"json", no_argument, 0, 'j'},        {"face-cache", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *cmd = "eval", *model = NULL, *positives = NULL, *split_name = "test";
     tr_data data;
@@ -216,6 +217,7 @@ int tr_cmd_eval(int argc, char **argv)
                 return tr_usage_error(cmd, "--limit wants a positive count, not '%s'", optarg);
             break;
         case 'j': json = 1; break;
+        case 'F': tr_face_cache_path = optarg; break;
         case ':': return tr_usage_error(cmd, "%s needs a value", argv[optind - 1]);
         default: return tr_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
