@@ -186,8 +186,8 @@ static void draw_meter(cairo_t *cr, PangoLayout *layout, double vx, double vy, d
 {
     char buf[64];
     double mw = fmax(18, fmin(34, vw * 0.04));
-    double mh = vh * 0.5;
-    double mx = vx + vw - mw - 16, my = vy + vh * 0.18;
+    double mh = vh * 0.42;
+    double mx = vx + vw - mw - 16, my = vy + vh * 0.12;
     float sc = -1;
     if (f->main_face >= 0 && f->has_scores)
         sc = f->faces[f->main_face].smoothed;
@@ -255,33 +255,42 @@ static void draw_graph(cairo_t *cr, double vx, double vy, double vw, double vh,
     cairo_clip(cr);
     cairo_set_line_width(cr, 2);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-    double rgb[3];
-    int open = 0;
-    for (int i = 0; i < hud->n_hist; i++) {
-        double age = hud->now_s - hud->hist_t[i];
-        if (age > hud->history_span_s) {
+    /* runs of samples with a face: each filled faintly, then outlined */
+    int i = 0;
+    while (i < hud->n_hist) {
+        while (i < hud->n_hist &&
+               (hud->hist_v[i] < 0 || hud->now_s - hud->hist_t[i] > hud->history_span_s))
+            i++;
+        int start = i;
+        while (i < hud->n_hist && hud->hist_v[i] >= 0)
+            i++;
+        if (i - start < 2)
             continue;
-        }
-        float v = hud->hist_v[i];
-        if (v < 0) {
-            if (open)
+        for (int pass = 0; pass < 2; pass++) {
+            for (int k = start; k < i; k++) {
+                double x = gx + gw - (hud->now_s - hud->hist_t[k]) / hud->history_span_s * gw;
+                double y = gy + 3 + (gh - 6) * (1 - hud->hist_v[k]);
+                if (k == start)
+                    cairo_move_to(cr, x, y);
+                else
+                    cairo_line_to(cr, x, y);
+            }
+            if (pass == 0) {
+                double x0 = gx + gw - (hud->now_s - hud->hist_t[start]) / hud->history_span_s * gw;
+                double x1 = gx + gw - (hud->now_s - hud->hist_t[i - 1]) / hud->history_span_s * gw;
+                double rgb[3];
+                cairo_line_to(cr, x1, gy + gh);
+                cairo_line_to(cr, x0, gy + gh);
+                cairo_close_path(cr);
+                overlay_score_color(0.5f, rgb);
+                cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], 0.35);
+                cairo_fill(cr);
+            } else {
+                cairo_set_source_rgb(cr, 1, 1, 1);
                 cairo_stroke(cr);
-            open = 0;
-            continue;
-        }
-        double x = gx + gw - age / hud->history_span_s * gw;
-        double y = gy + 3 + (gh - 6) * (1 - v);
-        if (!open) {
-            cairo_move_to(cr, x, y);
-            open = 1;
-        } else {
-            cairo_line_to(cr, x, y);
+            }
         }
     }
-    overlay_score_color(0.9f, rgb);
-    cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-    if (open)
-        cairo_stroke(cr);
     cairo_restore(cr);
 }
 

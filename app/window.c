@@ -4,6 +4,7 @@
 #include <linux/videodev2.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -41,6 +42,8 @@ struct app_ui {
     int fps_count;
     uint64_t drawn, taken;
     int64_t drawn_seq;
+    float lat_ms[4096]; /* per-frame latency samples for the exit summary */
+    int n_lat;
 
     /* sources */
     char *dev_dir;
@@ -215,6 +218,7 @@ static gboolean on_draw(GtkWidget *w, cairo_t *cr, app_ui *ui)
         /* latency: from the frame leaving the camera queue to its overlay drawn */
         double lat = (double)(g_get_monotonic_time() - ui->shown->arrival_us) / 1000.0;
         ui->latency_ms = ui->latency_ms < 0 ? lat : 0.9 * ui->latency_ms + 0.1 * lat;
+        ui->lat_ms[ui->n_lat++ % (int)G_N_ELEMENTS(ui->lat_ms)] = (float)lat;
         ui->drawn_seq = ui->shown->seq;
         ui->drawn++;
     }
@@ -1107,17 +1111,38 @@ static void bar_response(GtkInfoBar *bar, int response, gpointer data)
         gtk_info_bar_set_revealed(bar, FALSE);
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
 static void log_stats(app_ui *ui)
 {
+    if (!ui->opt.verbose)
+        return;
+    int n = ui->n_lat < (int)G_N_ELEMENTS(ui->lat_ms) ? ui->n_lat : (int)G_N_ELEMENTS(ui->lat_ms);
+    if (n > 0) { /* the latest samples: mean, median, 95th percentile, max */
+        float *v = g_memdup2(ui->lat_ms, sizeof(float) * (size_t)n);
+        qsort(v, (size_t)n, sizeof *v, cmp_float);
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+            sum += v[i];
+        ui_log(ui, "latency: n=%d mean_ms=%.2f p50_ms=%.2f p95_ms=%.2f max_ms=%.2f", n, sum / n,
+               v[n / 2], v[(int)(n * 0.95)], v[n - 1]);
+        g_free(v);
+    }
     app_worker_stats st;
     app_worker_get_stats(ui->worker, &st);
     ui_log(ui,
            "stats: processed=%llu published=%llu replaced=%llu taken=%llu drawn=%llu "
-           "corrupt=%llu skipped=%llu process_ms=%.2f latency_ms=%.2f fps=%.1f",
+           "corrupt=%llu skipped=%llu process_ms=%.2f decode_ms=%.2f detect_ms=%.2f "
+           "latency_ms=%.2f fps=%.1f",
            (unsigned long long)st.processed, (unsigned long long)st.published,
            (unsigned long long)st.replaced, (unsigned long long)ui->taken,
            (unsigned long long)ui->drawn, (unsigned long long)st.corrupt,
-           (unsigned long long)st.skipped, st.process_ms, ui->latency_ms, ui->fps);
+           (unsigned long long)st.skipped, st.process_ms, st.decode_ms, st.detect_ms,
+           ui->latency_ms, ui->fps);
 }
 
 static gboolean quit_timeout(gpointer data)

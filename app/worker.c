@@ -52,7 +52,7 @@ struct app_worker {
     gboolean idle_pending;
     double shutter_progress;
     app_worker_stats stats;
-    double process_ms_sum;
+    double process_ms_sum, decode_ms_sum, detect_ms_sum;
 };
 
 const char *app_worker_state_name(app_wk_state st)
@@ -246,7 +246,10 @@ void app_worker_get_stats(app_worker *w, app_worker_stats *out)
 {
     g_mutex_lock(&w->lock);
     *out = w->stats;
-    out->process_ms = w->stats.processed ? w->process_ms_sum / (double)w->stats.processed : 0;
+    double n = w->stats.processed ? (double)w->stats.processed : 1;
+    out->process_ms = w->process_ms_sum / n;
+    out->decode_ms = w->decode_ms_sum / n;
+    out->detect_ms = w->detect_ms_sum / n;
     g_mutex_unlock(&w->lock);
 }
 
@@ -609,6 +612,7 @@ static void process_frame(wctx *c, const cap_frame *fr, int64_t arrival_us)
     }
     f->mirrored = c->params.mirror;
     convert_frame(c->rgb, width, height, f->pixels, f->stride, f->mirrored, c->grey, red);
+    int64_t t_decoded = g_get_monotonic_time();
     f->n_faces = 0;
     if (c->fp) {
         int n = face_pipeline_process(c->fp, c->grey, gw, gh, gw, fr->timestamp_s, f->faces,
@@ -621,6 +625,7 @@ static void process_frame(wctx *c, const cap_frame *fr, int64_t arrival_us)
             f->faces[i].h *= red;
         }
     }
+    int64_t t_detected = g_get_monotonic_time();
     f->main_face = app_frame_pick_main(f->faces, f->n_faces);
     f->has_scores = c->net != NULL;
     f->arrival_us = arrival_us;
@@ -648,6 +653,8 @@ static void process_frame(wctx *c, const cap_frame *fr, int64_t arrival_us)
     w->shutter_progress = progress;
     w->stats.processed++;
     w->process_ms_sum += ms;
+    w->decode_ms_sum += (double)(t_decoded - arrival_us) / 1000.0;
+    w->detect_ms_sum += (double)(t_detected - t_decoded) / 1000.0;
     g_mutex_unlock(&w->lock);
     publish(w, f);
 }

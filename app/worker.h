@@ -103,6 +103,8 @@ typedef struct {
     uint64_t corrupt;    /* damaged frames dropped */
     uint64_t skipped;    /* stale frames the camera queue skipped */
     double process_ms;   /* mean time from arrival to publish */
+    double decode_ms;    /* of which: JPEG/YUYV to RGB and the view's pixels */
+    double detect_ms;    /* of which: detection, tracking and scoring */
 } app_worker_stats;
 void app_worker_get_stats(app_worker *w, app_worker_stats *out);
 
