@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -654,8 +655,7 @@ static void add_event(sc_input *in, const sev_event *e) {
 static void write_result(sc_ctx *c, sc_writer *wr, sc_seg *s, sc_result *r) {
     sc_input *in = s->in;
     if (r->nf < 0) { /* damaged in decoding: reported by the worker */
-        in->corrupt++;
-        in->damaged = 1;
+        in->sum.corrupt++; /* the writer's own counter: the reader may still update in->corrupt */
         return;
     }
     for (int i = 0; i < r->nf; i++)
@@ -761,11 +761,12 @@ static void finish_input(sc_ctx *c, sc_writer *wr, sc_input *in, int interrupted
         fprintf(o, "%s:%s\n", in->path,
                 in->failed       ? " UNREADABLE"
                 : interrupted    ? " (interrupted)"
-                : in->damaged    ? " (damaged)"
+                : in->damaged || m->corrupt ? " (damaged)"
                                  : "");
         fprintf(o, "  frames %lld, with a face %lld (%.1f%%), damaged %lld\n", (long long)m->frames,
                 (long long)m->frames_with_face,
-                m->frames ? 100.0 * m->frames_with_face / m->frames : 0.0, (long long)in->corrupt);
+                m->frames ? 100.0 * m->frames_with_face / m->frames : 0.0,
+                (long long)(in->corrupt + m->corrupt));
         fprintf(o, "  mean score %.3f, smiling %.1f%% of the time (threshold %.2f)\n",
                 m->score_n ? m->score_sum / m->score_n : 0.0,
                 m->frames ? 100.0 * m->frames_smiling / m->frames : 0.0, c->opt->threshold);
@@ -1189,15 +1190,22 @@ int main(int argc, char **argv) {
         for (int i = 0; i < started; i++) pthread_join(tids[i], NULL);
         /* Inputs the reader never reached (interrupted): nothing to do. */
         for (int i = 0; i < paths.n; i++)
-            if (c.inputs[i].failed || c.inputs[i].damaged) rc_exit = EXIT_DAMAGED;
+            if (c.inputs[i].failed || c.inputs[i].damaged || c.inputs[i].sum.corrupt)
+                rc_exit = EXIT_DAMAGED;
         if (g_stop && !fatal) {
             fprintf(stderr, "smile-score: interrupted: the outputs keep what was scored\n");
             rc_exit = EXIT_INTERRUPTED;
         }
         double el = now_s() - wr.t0;
-        if (getenv("SMILE_SCORE_STATS"))
-            fprintf(stderr, "frames=%lld seconds=%.3f fps=%.2f threads=%d\n",
-                    (long long)wr.frames_done, el, el > 0 ? wr.frames_done / el : 0.0, o.threads);
+        if (getenv("SMILE_SCORE_STATS")) { /* for score/bench_score.sh */
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+                         ru.ru_stime.tv_usec * 1e-6;
+            fprintf(stderr, "frames=%lld seconds=%.3f fps=%.2f cpu_s=%.3f cpu_fps=%.2f threads=%d\n",
+                    (long long)wr.frames_done, el, el > 0 ? wr.frames_done / el : 0.0, cpu,
+                    cpu > 0 ? wr.frames_done / cpu : 0.0, o.threads);
+        }
     }
     if (wr.have_csv && so_finish(&wr.csv, err, sizeof(err)) != 0) {
         fprintf(stderr, "smile-score: --csv: %s\n", err);
