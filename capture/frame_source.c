@@ -29,7 +29,11 @@ void cap_source_set_error(cap_source *src, const char *fmt, ...) {
  * drained); delivered, dropped_corrupt and timeouts are counted here so every
  * backend reports them the same way. */
 cap_status cap_source_read(cap_source *src, cap_frame *frame, int timeout_ms) {
-    if (!src || !frame) return CAP_IO;
+    if (!src) return CAP_IO;
+    if (!frame) {
+        cap_source_set_error(src, "%s: cap_source_read needs a frame to fill", src->name);
+        return CAP_IO;
+    }
     if (!src->ops || !src->ops->read) {
         cap_source_set_error(src, "%s: source is closed", src->name);
         return CAP_IO;

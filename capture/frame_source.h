@@ -72,7 +72,12 @@ typedef struct cap_convert cap_convert;
 cap_convert *cap_convert_new(void);
 void cap_convert_free(cap_convert *cv);
 /* Grey (luma) plane of a frame into out (out_stride >= width). For MJPEG,
- * scale_denom 1/2/4/8 decodes at reduced size with DCT scaling. */
+ * scale_denom 1/2/4/8 decodes at reduced size with DCT scaling; raw formats
+ * are box-averaged. Either way the output is ceil(width / scale_denom) x
+ * ceil(height / scale_denom). A JPEG without SOI/EOI, one that fails to
+ * decode, or one whose size differs from the frame's width x height, and a
+ * raw frame shorter than its rows, give CAP_CORRUPT (the converter stays
+ * usable for the next frame). */
 cap_status cap_convert_grey(cap_convert *cv, const cap_frame *f, int scale_denom, uint8_t *out,
                             int out_stride, int *out_w, int *out_h);
 /* RGB24 into out (out_stride >= 3 * width). */
