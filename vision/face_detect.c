@@ -521,7 +521,8 @@ static int group_rects(face_detector *d, int threshold, int img_w, int img_h)
             d->cand[m++] = r;
         }
     }
-    qsort(d->cand, (size_t)m, sizeof(face_rect), cmp_area_desc);
+    if (m > 1)
+        qsort(d->cand, (size_t)m, sizeof(face_rect), cmp_area_desc);
     return m;
 }
 
