@@ -53,6 +53,7 @@ void fake_cam_cleanup(fake_cam *fc) {
     unsetenv("FAKE_V4L2_DEVICE");
     if (fc->dir[0]) rm_tree(fc->dir);
     if (fc->ctldir[0]) rm_tree(fc->ctldir);
+    fc->dir[0] = fc->ctldir[0] = 0; /* safe to call twice */
 }
 
 int fake_cam_loaded(void) {

@@ -560,6 +560,9 @@ static const struct { const char *name; int (*fn)(void); } tests[] = {
     {"no-device", t_no_device},         {"reconnect-backoff", t_reconnect_backoff},
 };
 
+/* A failed CHECK exits; the temp dirs still go. */
+static void cleanup_at_exit(void) { fake_cam_cleanup(&fc); }
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s TEST\n", argv[0]);
@@ -571,9 +574,9 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         if (strcmp(argv[1], tests[i].name)) continue;
+        atexit(cleanup_at_exit);
         CHECK(fake_cam_setup(&fc) == 0);
         int r = tests[i].fn();
-        fake_cam_cleanup(&fc);
         if (r == 0) printf("%s: ok\n", argv[1]);
         return r;
     }
