@@ -61,6 +61,18 @@ void img_jpeg_free(img_jpeg *j)
 
 const char *img_jpeg_error(const img_jpeg *j) { return j ? j->err : "no decoder"; }
 
+/* TurboJPEG 2.1 leaves a handle unusable after some header errors (every
+ * later frame fails with "SOS before SOF"), so a failed call gets a fresh one.
+ * The error text is copied first: it lives in the old handle. */
+static void reset_after_error(img_jpeg *j)
+{
+    tjhandle fresh = tjInitDecompress();
+    if (fresh) {
+        tjDestroy(j->dec);
+        j->dec = fresh;
+    }
+}
+
 int img_jpeg_markers_ok(const uint8_t *data, size_t size)
 {
     if (!data || size < 4 || data[0] != 0xFF || data[1] != 0xD8)
@@ -82,6 +94,7 @@ img_status img_jpeg_info(img_jpeg *j, const uint8_t *data, size_t size, int *wid
     int w, h, subsamp, cs;
     if (tjDecompressHeader3(j->dec, data, (unsigned long)size, &w, &h, &subsamp, &cs) != 0) {
         snprintf(j->err, sizeof j->err, "not a JPEG: %s", tjGetErrorStr2(j->dec));
+        reset_after_error(j);
         return IMG_ERR_CORRUPT;
     }
     if (width)
@@ -116,6 +129,7 @@ img_status img_jpeg_decode(img_jpeg *j, const uint8_t *data, size_t size, int ch
                            TJFLAG_FASTDCT | TJFLAG_STOPONWARNING);
     if (rc != 0) {
         snprintf(j->err, sizeof j->err, "corrupt JPEG: %s", tjGetErrorStr2(j->dec));
+        reset_after_error(j);
         return IMG_ERR_CORRUPT;
     }
     if (out_w)

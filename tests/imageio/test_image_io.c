@@ -85,6 +85,14 @@ static void test_jpeg_round_trip(void)
         junk[0] = 0xFF, junk[1] = 0xD8, junk[2] = 0xFF;
         CHECK(img_jpeg_decode(j, junk, sizeof junk, 1, 1, out, W, &w, &h) != IMG_OK, "junk decoded");
         CHECK(img_jpeg_decode(j, jpg, n, 1, 3, out, W, &w, &h) == IMG_ERR_ARG, "scale 3 is invalid");
+        /* After damaged input the same decoder still reads a good frame. */
+        uint8_t header_only[64];
+        memcpy(header_only, jpg, sizeof header_only);
+        CHECK(img_jpeg_info(j, header_only, sizeof header_only, &w, &h) != IMG_OK ||
+                  img_jpeg_decode(j, header_only, sizeof header_only, ch, 1, out, W * ch, &w, &h) != IMG_OK,
+              "64-byte prefix decoded");
+        CHECK(img_jpeg_decode(j, jpg, n, ch, 1, out, W * ch, &w, &h) == IMG_OK,
+              "good frame after bad ones: %s", img_jpeg_error(j));
         img_jpeg_free(j);
         free(jpg);
     }
