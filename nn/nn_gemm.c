@@ -1,148 +1,256 @@
 /* nn_gemm.c - single-precision matrix multiply for conv and dense layers.
  *
  * C[M,N] = beta * C + op(A)[M,K] * op(B)[K,N], row-major, beta 0 or 1.
- * op(A) = A[M,K] (ta = 0, lda >= K) or A[K,M] transposed (ta = 1, lda >= M);
- * op(B) likewise. The summation order over k is fixed, so results are
- * repeatable on one machine. */
+ * op(A) = A[M,K] (ta = 0, lda >= K) or A stored [K,M] (ta = 1, lda >= M);
+ * op(B) = B[K,N] (tb = 0) or B stored [N,K] (tb = 1).
+ *
+ * BLIS-style: blocks of op(B) (KC x NC) and op(A) (MC x KC) are packed into
+ * contiguous panels, and an MR x NR register-tile kernel runs over them.
+ * Each C element sums its k terms in a fixed order (KC blocks in turn, k
+ * ascending inside a block), so results are repeatable run to run.
+ * Single-row products (batch-1 dense layers) skip packing: they stream the
+ * weights once, which is all a matrix-vector product can do (their rounding
+ * may differ from the packed path's in the last bits). */
 #include <string.h>
 
 #include "nn_internal.h"
 
-/* one row of C += a * row of B: the compiler vectorises this */
-static inline void axpy(float *restrict c, float a, const float *restrict b, int n)
+/* One binary for every x86-64: GCC builds each kernel for AVX-512, AVX2 and
+ * baseline SSE2 and picks one at load time (ifunc). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_CLONES
+#endif
+
+#define MR 8
+#define NR 32
+#define KC 128
+#define MC 128
+#define NC 1024
+
+size_t nn_gemm_pack_floats(void) { return (size_t)KC * NC + (size_t)MC * KC; }
+
+typedef float v16 __attribute__((vector_size(64)));
+
+/* ------------------------------------------------------------ packing */
+
+/* op(A)[i0.., k0..] -> panels of MR rows, k-major: ap[p][k][r]; zero-padded */
+__attribute__((always_inline)) static inline void pack_a(int ta, const float *A, int lda, int i0, int mc, int k0, int kc, float *ap)
 {
-    for (int j = 0; j < n; j++)
-        c[j] += a * b[j];
+    for (int p = 0; p < mc; p += MR) {
+        int rows = mc - p < MR ? mc - p : MR;
+        float *dst = ap + (size_t)p * kc;
+        if (!ta) {
+            for (int r = 0; r < MR; r++) {
+                if (r < rows) {
+                    const float *src = A + (size_t)(i0 + p + r) * lda + k0;
+                    for (int k = 0; k < kc; k++)
+                        dst[k * MR + r] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++)
+                        dst[k * MR + r] = 0.0f;
+                }
+            }
+        } else {
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)(k0 + k) * lda + i0 + p;
+                int r = 0;
+                for (; r < rows; r++)
+                    dst[k * MR + r] = src[r];
+                for (; r < MR; r++)
+                    dst[k * MR + r] = 0.0f;
+            }
+        }
+    }
 }
 
-/* 16 independent partial sums so the compiler can vectorise without
- * reassociating (no -ffast-math needed). */
-static inline float dot(const float *restrict a, const float *restrict b, int n)
+/* op(B)[k0.., j0..] -> panels of NR columns: bp[q][k][c]; zero-padded */
+__attribute__((always_inline)) static inline void pack_b(int tb, const float *B, int ldb, int k0, int kc, int j0, int nc, float *bp)
+{
+    for (int q = 0; q < nc; q += NR) {
+        int cols = nc - q < NR ? nc - q : NR;
+        float *dst = bp + (size_t)q * kc;
+        if (!tb) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)(k0 + k) * ldb + j0 + q;
+                float *d = dst + k * NR;
+                int c = 0;
+                for (; c < cols; c++)
+                    d[c] = src[c];
+                for (; c < NR; c++)
+                    d[c] = 0.0f;
+            }
+        } else {
+            for (int c = 0; c < NR; c++) {
+                if (c < cols) {
+                    const float *src = B + (size_t)(j0 + q + c) * ldb + k0;
+                    for (int k = 0; k < kc; k++)
+                        dst[k * NR + c] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++)
+                        dst[k * NR + c] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ kernel */
+
+/* C[rows, cols] += ap (kc x MR) * bp (kc x NR), accumulating in registers */
+__attribute__((always_inline)) static inline void kernel(int kc, const float *restrict ap, const float *restrict bp, float *C,
+                          int ldc, int rows, int cols)
+{
+    v16 acc[MR][2];
+    memset(acc, 0, sizeof acc);
+    for (int k = 0; k < kc; k++) {
+        v16 b0, b1;
+        memcpy(&b0, bp + k * NR, sizeof b0);
+        memcpy(&b1, bp + k * NR + 16, sizeof b1);
+        const float *a = ap + k * MR;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            acc[r][0] += a[r] * b0;
+            acc[r][1] += a[r] * b1;
+        }
+    }
+    if (rows == MR && cols == NR) {
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            float *c = C + (size_t)r * ldc;
+            v16 c0, c1;
+            memcpy(&c0, c, sizeof c0);
+            memcpy(&c1, c + 16, sizeof c1);
+            c0 += acc[r][0];
+            c1 += acc[r][1];
+            memcpy(c, &c0, sizeof c0);
+            memcpy(c + 16, &c1, sizeof c1);
+        }
+    } else {
+        float t[MR][NR];
+        memcpy(t, acc, sizeof t);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                C[(size_t)r * ldc + c] += t[r][c];
+    }
+}
+
+NN_CLONES
+static void gemm_packed(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float *C, int ldc, float *pack)
+{
+    float *bp = pack, *ap = pack + (size_t)KC * NC;
+    for (int j0 = 0; j0 < N; j0 += NC) {
+        int nc = N - j0 < NC ? N - j0 : NC;
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int kc = K - k0 < KC ? K - k0 : KC;
+            pack_b(tb, B, ldb, k0, kc, j0, nc, bp);
+            for (int i0 = 0; i0 < M; i0 += MC) {
+                int mc = M - i0 < MC ? M - i0 : MC;
+                pack_a(ta, A, lda, i0, mc, k0, kc, ap);
+                for (int q = 0; q < nc; q += NR)
+                    for (int p = 0; p < mc; p += MR)
+                        kernel(kc, ap + (size_t)p * kc, bp + (size_t)q * kc,
+                               C + (size_t)(i0 + p) * ldc + j0 + q, ldc,
+                               mc - p < MR ? mc - p : MR, nc - q < NR ? nc - q : NR);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ one row */
+
+/* c[N] += a[K] B[K,N]: scaled rows of B, in the same KC blocks as above */
+NN_CLONES
+static void gemv_n(int N, int K, const float *a, int astride, const float *B, int ldb, float *c)
+{
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        int k1 = k0 + KC < K ? k0 + KC : K;
+        for (int j0 = 0; j0 < N; j0 += 512) {
+            int n = N - j0 < 512 ? N - j0 : 512;
+            float t[512];
+            memset(t, 0, (size_t)n * sizeof(float));
+            for (int k = k0; k < k1; k++) {
+                float av = a[(size_t)k * astride];
+                const float *b = B + (size_t)k * ldb + j0;
+                for (int j = 0; j < n; j++)
+                    t[j] += av * b[j];
+            }
+            for (int j = 0; j < n; j++)
+                c[j0 + j] += t[j];
+        }
+    }
+}
+
+/* sum over k in [k0, k1) of a[k] b[k] with 16 partial sums (vectorisable
+ * without reassociation) */
+__attribute__((always_inline)) static inline float dot_block(const float *restrict a,
+                                                             const float *restrict b, int n)
 {
     float acc[16] = {0};
     int k = 0;
     for (; k + 16 <= n; k += 16)
         for (int l = 0; l < 16; l++)
             acc[l] += a[k + l] * b[k + l];
-    float s = 0.0f;
+    float part = 0.0f;
     for (; k < n; k++)
-        s += a[k] * b[k];
-    for (int l = 0; l < 16; l += 2)
-        s += acc[l] + acc[l + 1];
-    return s;
+        part += a[k] * b[k];
+    for (int l = 0; l < 16; l++)
+        part += acc[l];
+    return part;
 }
 
-#define KC 256 /* k-block: keeps a panel of B rows in L1/L2 */
-
-/* C[M,N] += A[M,K] B[K,N]: rows of C accumulate scaled rows of B. Blocking
- * over k keeps a band of B hot while every row of C passes over it; within
- * a block, k still runs in ascending order for each C element. */
-static void gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc)
+/* c[N] += a[K] . rows of Bt[N,K]: dot products, four rows at a time so each
+ * load of a feeds four multiply-adds */
+NN_CLONES
+static void gemv_t(int N, int K, const float *a, const float *Bt, int ldb, float *c)
 {
-    for (int k0 = 0; k0 < K; k0 += KC) {
-        int k1 = k0 + KC < K ? k0 + KC : K;
-        for (int i = 0; i < M; i++) {
-            float *c = C + (size_t)i * ldc;
-            const float *a = A + (size_t)i * lda;
-            int k = k0;
-            for (; k + 4 <= k1; k += 4) {
-                const float *b0 = B + (size_t)k * ldb;
-                float a0 = a[k], a1 = a[k + 1], a2 = a[k + 2], a3 = a[k + 3];
-                const float *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-                for (int j = 0; j < N; j++)
-                    c[j] = (((c[j] + a0 * b0[j]) + a1 * b1[j]) + a2 * b2[j]) + a3 * b3[j];
-            }
-            for (; k < k1; k++)
-                axpy(c, a[k], B + (size_t)k * ldb, N);
-        }
-    }
-}
-
-/* C[M,N] += A^T B with A stored [K,M] */
-static void gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc)
-{
-    for (int i = 0; i < M; i++) {
-        float *c = C + (size_t)i * ldc;
+    int j = 0;
+    for (; j + 4 <= N; j += 4) {
+        const float *b0 = Bt + (size_t)j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+        float acc[4][16] = {{0}};
         int k = 0;
-        for (; k + 4 <= K; k += 4) {
-            const float *b0 = B + (size_t)k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb,
-                        *b3 = b2 + ldb;
-            float a0 = A[(size_t)k * lda + i], a1 = A[(size_t)(k + 1) * lda + i],
-                  a2 = A[(size_t)(k + 2) * lda + i], a3 = A[(size_t)(k + 3) * lda + i];
-            for (int j = 0; j < N; j++)
-                c[j] = (((c[j] + a0 * b0[j]) + a1 * b1[j]) + a2 * b2[j]) + a3 * b3[j];
-        }
-        for (; k < K; k++)
-            axpy(c, A[(size_t)k * lda + i], B + (size_t)k * ldb, N);
-    }
-}
-
-/* C[M,N] += A B^T with B stored [N,K]: dot products of rows */
-static void gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc)
-{
-    for (int i = 0; i < M; i++) {
-        const float *a = A + (size_t)i * lda;
-        float *c = C + (size_t)i * ldc;
-        int j = 0;
-        for (; j + 4 <= N; j += 4) {
-            const float *b0 = B + (size_t)j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb,
-                        *b3 = b2 + ldb;
-            float acc0[16] = {0}, acc1[16] = {0}, acc2[16] = {0}, acc3[16] = {0};
-            int k = 0;
-            for (; k + 16 <= K; k += 16)
-                for (int l = 0; l < 16; l++) {
-                    float av = a[k + l];
-                    acc0[l] += av * b0[k + l];
-                    acc1[l] += av * b1[k + l];
-                    acc2[l] += av * b2[k + l];
-                    acc3[l] += av * b3[k + l];
-                }
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (; k < K; k++) {
-                s0 += a[k] * b0[k];
-                s1 += a[k] * b1[k];
-                s2 += a[k] * b2[k];
-                s3 += a[k] * b3[k];
-            }
+        for (; k + 16 <= K; k += 16)
             for (int l = 0; l < 16; l++) {
-                s0 += acc0[l];
-                s1 += acc1[l];
-                s2 += acc2[l];
-                s3 += acc3[l];
+                float av = a[k + l];
+                acc[0][l] += av * b0[k + l];
+                acc[1][l] += av * b1[k + l];
+                acc[2][l] += av * b2[k + l];
+                acc[3][l] += av * b3[k + l];
             }
-            c[j] += s0;
-            c[j + 1] += s1;
-            c[j + 2] += s2;
-            c[j + 3] += s3;
+        float p[4] = {0, 0, 0, 0};
+        for (; k < K; k++) {
+            float av = a[k];
+            p[0] += av * b0[k];
+            p[1] += av * b1[k];
+            p[2] += av * b2[k];
+            p[3] += av * b3[k];
         }
-        for (; j < N; j++)
-            c[j] += dot(a, B + (size_t)j * ldb, K);
+        for (int l = 0; l < 16; l++)
+            for (int r = 0; r < 4; r++)
+                p[r] += acc[r][l];
+        c[j] += p[0], c[j + 1] += p[1], c[j + 2] += p[2], c[j + 3] += p[3];
     }
+    for (; j < N; j++)
+        c[j] += dot_block(a, Bt + (size_t)j * ldb, K);
 }
 
 void nn_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-              int ldb, float beta, float *C, int ldc)
+              int ldb, float beta, float *C, int ldc, float *pack)
 {
     if (beta == 0.0f)
         for (int i = 0; i < M; i++)
             memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
     if (M <= 0 || N <= 0 || K <= 0)
         return;
-    if (!ta && !tb)
-        gemm_nn(M, N, K, A, lda, B, ldb, C, ldc);
-    else if (ta && !tb)
-        gemm_tn(M, N, K, A, lda, B, ldb, C, ldc);
-    else if (!ta && tb)
-        gemm_nt(M, N, K, A, lda, B, ldb, C, ldc);
-    else
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) {
-                float s = 0.0f;
-                for (int k = 0; k < K; k++)
-                    s += A[(size_t)k * lda + i] * B[(size_t)j * ldb + k];
-                C[(size_t)i * ldc + j] += s;
-            }
+    if (M == 1 && tb && !ta) {
+        gemv_t(N, K, A, B, ldb, C);
+        return;
+    }
+    if (M == 1 && !tb) {
+        gemv_n(N, K, A, ta ? lda : 1, B, ldb, C);
+        return;
+    }
+    gemm_packed(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, pack);
 }

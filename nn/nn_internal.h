@@ -66,6 +66,7 @@ typedef struct {
     int train;          /* allocated for backward too */
     float **act;        /* n_layers + 1 buffers; act[0] is the input */
     float *col;         /* im2col scratch for one sample */
+    float *pack;        /* GEMM packing buffers, nn_gemm_pack_floats() */
     float *aux;         /* dropout masks, batchnorm batch mean/invstd/var */
     size_t *aux_off;    /* per layer, into aux */
     float *dbuf[2];     /* ping-pong activation gradients */
@@ -103,7 +104,8 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, const float *
 
 /* Kernels (nn_gemm.c, nn_layers.c). */
 void nn_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-              int ldb, float beta, float *C, int ldc);
+              int ldb, float beta, float *C, int ldc, float *pack);
+size_t nn_gemm_pack_floats(void);
 void nn_sigmoid_fwd(const float *x, float *y, size_t n);
 void nn_softmax_fwd(const float *x, float *y, int n);
 

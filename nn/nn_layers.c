@@ -66,6 +66,8 @@ nn_status nn_ws_init(nn_ws *ws, const nn_net *net, int max_batch, int train, nn_
     total += train ? 2 * col : col;
     size_t aux_base = total;
     total += aux;
+    size_t pack_off = total;
+    total += round_up(nn_gemm_pack_floats());
     size_t dbuf_off = total, grads_off = 0;
     if (train) {
         total += 2 * round_up(B * maxact);
@@ -86,6 +88,7 @@ nn_status nn_ws_init(nn_ws *ws, const nn_net *net, int max_batch, int train, nn_
     free(offs);
     ws->col = base + col_off;
     ws->aux = base + aux_base;
+    ws->pack = base + pack_off;
     if (train) {
         ws->dbuf[0] = base + dbuf_off;
         ws->dbuf[1] = base + dbuf_off + round_up(B * maxact);
@@ -159,7 +162,7 @@ static void col2im(const nn_layer *l, const float *col, float *dx)
 
 /* y[N,OC,P] = W[OC,K] col[K,P] + b */
 static void conv_fwd(const nn_layer *l, const float *w, const float *b, const float *x,
-                     float *y, int batch, float *col)
+                     float *y, int batch, float *col, float *pack)
 {
     int K = l->in_c * l->kh * l->kw, P = l->out_h * l->out_w;
     size_t isz = nn_layer_in_size(l), osz = nn_layer_out_size(l);
@@ -174,12 +177,12 @@ static void conv_fwd(const nn_layer *l, const float *w, const float *b, const fl
         for (int o = 0; o < l->out_c; o++)
             for (int p = 0; p < P; p++)
                 yn[(size_t)o * P + p] = b[o];
-        nn_sgemm(0, 0, l->out_c, P, K, w, K, cn, P, 1.0f, yn, P);
+        nn_sgemm(0, 0, l->out_c, P, K, w, K, cn, P, 1.0f, yn, P, pack);
     }
 }
 
 static void conv_bwd(const nn_layer *l, const float *w, float *dw, float *db, const float *x,
-                     const float *dy, float *dx, int batch, float *col, float *dcol)
+                     const float *dy, float *dx, int batch, float *col, float *dcol, float *pack)
 {
     int K = l->in_c * l->kh * l->kw, P = l->out_h * l->out_w;
     size_t isz = nn_layer_in_size(l), osz = nn_layer_out_size(l);
@@ -191,7 +194,7 @@ static void conv_bwd(const nn_layer *l, const float *w, float *dw, float *db, co
             im2col(l, xn, col);
             cn = col;
         }
-        nn_sgemm(0, 1, l->out_c, K, P, dyn, P, cn, P, 1.0f, dw, K);
+        nn_sgemm(0, 1, l->out_c, K, P, dyn, P, cn, P, 1.0f, dw, K, pack);
         for (int o = 0; o < l->out_c; o++) {
             float s = 0.0f;
             for (int p = 0; p < P; p++)
@@ -201,9 +204,9 @@ static void conv_bwd(const nn_layer *l, const float *w, float *dw, float *db, co
         if (dx) {
             float *dxn = dx + n * isz;
             if (pw) {
-                nn_sgemm(1, 0, K, P, l->out_c, w, K, dyn, P, 0.0f, dxn, P);
+                nn_sgemm(1, 0, K, P, l->out_c, w, K, dyn, P, 0.0f, dxn, P, pack);
             } else {
-                nn_sgemm(1, 0, K, P, l->out_c, w, K, dyn, P, 0.0f, dcol, P);
+                nn_sgemm(1, 0, K, P, l->out_c, w, K, dyn, P, 0.0f, dcol, P, pack);
                 memset(dxn, 0, isz * sizeof(float));
                 col2im(l, dcol, dxn);
             }
@@ -400,9 +403,9 @@ void nn_run_forward(const nn_net *net, nn_ws *ws, int batch, int upto, int train
         float *y = ws->act[i + 1];
         const float *w = net->params + l->w_off, *b = net->params + l->b_off;
         size_t osz = nn_layer_out_size(l), n = (size_t)batch * osz;
-        float *aux = ws->aux + ws->aux_off[i];
+        float *aux = ws->aux + ws->aux_off[i], *pack = ws->pack;
         switch (l->kind) {
-        case NN_L_CONV: conv_fwd(l, w, b, x, y, batch, ws->col); break;
+        case NN_L_CONV: conv_fwd(l, w, b, x, y, batch, ws->col, pack); break;
         case NN_L_MAXPOOL: pool_fwd(l, x, y, batch, 1); break;
         case NN_L_AVGPOOL: pool_fwd(l, x, y, batch, 0); break;
         case NN_L_GAP: {
@@ -419,7 +422,7 @@ void nn_run_forward(const nn_net *net, nn_ws *ws, int batch, int upto, int train
             int I = (int)nn_layer_in_size(l), O = l->out_c;
             for (int s = 0; s < batch; s++)
                 memcpy(y + (size_t)s * O, b, (size_t)O * sizeof(float));
-            nn_sgemm(0, 1, batch, O, I, x, I, w, I, 1.0f, y, O);
+            nn_sgemm(0, 1, batch, O, I, x, I, w, I, 1.0f, y, O, pack);
             break;
         }
         case NN_L_FLATTEN: memcpy(y, x, n * sizeof(float)); break;
@@ -471,9 +474,11 @@ const float *nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto,
         float *dw = ws->grads + l->w_off, *db = ws->grads + l->b_off;
         size_t isz = nn_layer_in_size(l), n = (size_t)batch * isz;
         const float *aux = ws->aux + ws->aux_off[i];
+        float *pack = ws->pack;
         switch (l->kind) {
         case NN_L_CONV:
-            conv_bwd(l, w, dw, db, x, dy, dx, batch, ws->col, ws->col + round_up(conv_col_size(l)));
+            conv_bwd(l, w, dw, db, x, dy, dx, batch, ws->col, ws->col + round_up(conv_col_size(l)),
+                     pack);
             break;
         case NN_L_MAXPOOL:
             if (dx)
@@ -492,12 +497,12 @@ const float *nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto,
             break;
         case NN_L_DENSE: {
             int I = (int)isz, O = l->out_c;
-            nn_sgemm(1, 0, O, I, batch, dy, O, x, I, 1.0f, dw, I);
+            nn_sgemm(1, 0, O, I, batch, dy, O, x, I, 1.0f, dw, I, pack);
             for (int s = 0; s < batch; s++)
                 for (int o = 0; o < O; o++)
                     db[o] += dy[(size_t)s * O + o];
             if (dx)
-                nn_sgemm(0, 0, batch, I, O, dy, O, w, I, 0.0f, dx, I);
+                nn_sgemm(0, 0, batch, I, O, dy, O, w, I, 0.0f, dx, I, pack);
             break;
         }
         case NN_L_FLATTEN:
