@@ -16,6 +16,11 @@
 #define MAX_PIXELS (1 << 28)
 #define GROUP_EPS 0.2
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+#endif
+
 /* One weak classifier with its feature resolved to integral offsets. */
 typedef struct {
     int o[3][4];
@@ -43,6 +48,9 @@ struct face_detector {
     long *cls_sum;
     int grp_cap;
     long windows;
+    int simd;    /* AVX2 lockstep scan (stump cascades on CPUs that have it) */
+    int *rowres; /* per grid position of a row: the cascade's verdict */
+    size_t rowres_cap;
 };
 
 void face_detect_params_defaults(face_detect_params *p)
@@ -77,6 +85,10 @@ face_status face_detector_new(const char *cascade_path, face_detector **out, cha
         return FACE_ERR_NOMEM;
     }
     d->c = c;
+#ifdef HAVE_AVX2_PATH
+    __builtin_cpu_init();
+    d->simd = c->stumps_only && __builtin_cpu_supports("avx2") && !getenv("FACE_DETECT_SCALAR");
+#endif
     d->norm_area = (double)(c->win_w - 2) * (c->win_h - 2);
     *out = d;
     return FACE_OK;
@@ -102,6 +114,7 @@ void face_detector_free(face_detector *d)
     free(d->label);
     free(d->cls_n);
     free(d->cls_sum);
+    free(d->rowres);
     free(d);
 }
 
@@ -329,6 +342,91 @@ static int resize_exact(face_detector *d, const uint8_t *src, int w, int h, int 
     return 1;
 }
 
+#ifdef HAVE_AVX2_PATH
+
+/* 8 windows at grid positions x0 + l*step of one row, through the whole
+ * (stump) cascade in lockstep: res[l] = 1 (face), -k (rejected at stage k)
+ * or -1 (flat window), bit-identical to run_window: the same float products
+ * and sums, leaf sums in double in stump order, IEEE sqrt and division. */
+__attribute__((target("avx2"))) static inline __m256i load8(const uint32_t *p, int step)
+{
+    if (step == 1)
+        return _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256 a = _mm256_loadu_ps((const float *)(const void *)p);
+    __m256 b = _mm256_loadu_ps((const float *)(const void *)(p + 8));
+    __m256 ev = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_si256(
+        _mm256_permute4x64_pd(_mm256_castps_pd(ev), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+__attribute__((target("avx2"))) static inline __m256i rsum8(const uint32_t *p, const int o[4],
+                                                          int step)
+{
+    __m256i a = load8(p + o[0], step), b = load8(p + o[1], step);
+    __m256i c = load8(p + o[2], step), e = load8(p + o[3], step);
+    return _mm256_add_epi32(_mm256_sub_epi32(_mm256_sub_epi32(a, b), c), e);
+}
+
+__attribute__((target("avx2"))) static void run8(const face_detector *d, const uint32_t *p,
+                                                 const uint32_t *q, int step, int nlive,
+                                                 int *res)
+{
+    const haar_cascade *c = d->c;
+    __m256i vs = rsum8(p, d->nofs, step), vq = rsum8(q, d->nofs, step);
+    __m256d area = _mm256_set1_pd(d->norm_area);
+    __m256d s_lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(vs));
+    __m256d s_hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256(vs, 1));
+    /* vq < 2^31 for a 22x22 window of bytes, so the signed conversion is exact */
+    __m256d q_lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(vq));
+    __m256d q_hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256(vq, 1));
+    __m256d nf_lo = _mm256_sub_pd(_mm256_mul_pd(area, q_lo), _mm256_mul_pd(s_lo, s_lo));
+    __m256d nf_hi = _mm256_sub_pd(_mm256_mul_pd(area, q_hi), _mm256_mul_pd(s_hi, s_hi));
+    __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0), tenth = _mm256_set1_pd(1e-1);
+    __m256d okp_lo = _mm256_cmp_pd(nf_lo, zero, _CMP_GT_OQ), okp_hi = _mm256_cmp_pd(nf_hi, zero, _CMP_GT_OQ);
+    /* non-positive lanes get sqrt(1): harmless, they are masked off */
+    nf_lo = _mm256_blendv_pd(one, nf_lo, okp_lo);
+    nf_hi = _mm256_blendv_pd(one, nf_hi, okp_hi);
+    __m128 f_lo = _mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(nf_lo)));
+    __m128 f_hi = _mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(nf_hi)));
+    __m256 vnf = _mm256_set_m128(f_hi, f_lo);
+    __m256d ok_lo = _mm256_and_pd(okp_lo, _mm256_cmp_pd(_mm256_mul_pd(area, _mm256_cvtps_pd(f_lo)), tenth, _CMP_LT_OQ));
+    __m256d ok_hi = _mm256_and_pd(okp_hi, _mm256_cmp_pd(_mm256_mul_pd(area, _mm256_cvtps_pd(f_hi)), tenth, _CMP_LT_OQ));
+    int alive = (_mm256_movemask_pd(ok_lo) | _mm256_movemask_pd(ok_hi) << 4) & ((1 << nlive) - 1);
+    for (int l = 0; l < 8; l++)
+        res[l] = -1;
+    const eval_stump *e = d->ev;
+    for (int st = 0; st < c->nstages && alive; st++) {
+        const haar_stage *sg = &c->stages[st];
+        __m256d sum_lo = zero, sum_hi = zero;
+        for (int t = 0; t < sg->ntrees; t++, e++) {
+            __m256 r = _mm256_add_ps(
+                _mm256_mul_ps(_mm256_set1_ps(e->w[0]), _mm256_cvtepi32_ps(rsum8(p, e->o[0], step))),
+                _mm256_mul_ps(_mm256_set1_ps(e->w[1]), _mm256_cvtepi32_ps(rsum8(p, e->o[1], step))));
+            if (e->w[2] != 0.0f)
+                r = _mm256_add_ps(r, _mm256_mul_ps(_mm256_set1_ps(e->w[2]),
+                                                   _mm256_cvtepi32_ps(rsum8(p, e->o[2], step))));
+            __m256 v = _mm256_mul_ps(r, vnf);
+            __m256 lt = _mm256_cmp_ps(v, _mm256_set1_ps(e->thr), _CMP_LT_OQ);
+            __m256 leaf = _mm256_blendv_ps(_mm256_set1_ps(e->right), _mm256_set1_ps(e->left), lt);
+            sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(leaf)));
+            sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(leaf, 1)));
+        }
+        __m256d th = _mm256_set1_pd((double)sg->threshold);
+        int fail = _mm256_movemask_pd(_mm256_cmp_pd(sum_lo, th, _CMP_LT_OQ)) |
+                   _mm256_movemask_pd(_mm256_cmp_pd(sum_hi, th, _CMP_LT_OQ)) << 4;
+        int died = alive & fail;
+        for (int l = 0; l < 8; l++)
+            if (died >> l & 1)
+                res[l] = -st;
+        alive &= ~fail;
+        if (st + 1 == c->nstages)
+            for (int l = 0; l < 8; l++)
+                if (alive >> l & 1)
+                    res[l] = 1;
+    }
+}
+#endif
+
 /* Integral and squared integral of img (w x h, stride w) into arrays of
  * (h+1) rows of the detector's stride; unsigned so sums wrap safely (window
  * differences stay exact). */
@@ -555,14 +653,21 @@ int face_detect(face_detector *d, const uint8_t *grey, int width, int height, in
     int need_stride = ((w0 + 1 + 7) / 8) * 8;
     if (need_stride > d->stride)
         set_stride(d, need_stride);
-    size_t int_need = (size_t)(h0 + 2) * (size_t)d->stride;
-    size_t old_cap = d->int_cap;
-    if (!grow((void **)&d->sum, &d->int_cap, int_need, sizeof(uint32_t)))
-        return -1;
-    d->int_cap = old_cap;
-    if (!grow((void **)&d->sq, &d->int_cap, int_need, sizeof(uint32_t)))
-        return -1;
+    /* + 64: the 8-wide scan reads up to 16 + window columns past a row start */
+    size_t int_need = (size_t)(h0 + 2) * (size_t)d->stride + 64;
+    if (int_need > d->int_cap) {
+        size_t old_cap = d->int_cap;
+        if (!grow((void **)&d->sum, &d->int_cap, int_need, sizeof(uint32_t)))
+            return -1;
+        d->int_cap = old_cap;
+        if (!grow((void **)&d->sq, &d->int_cap, int_need, sizeof(uint32_t)))
+            return -1;
+        memset(d->sum, 0, sizeof(uint32_t) * int_need);
+        memset(d->sq, 0, sizeof(uint32_t) * int_need);
+    }
     if (!grow((void **)&d->level, &d->level_cap, (size_t)(w0 + 1) * (size_t)(h0 + 1), 1))
+        return -1;
+    if (!grow((void **)&d->rowres, &d->rowres_cap, (size_t)w0 + 16, sizeof(int)))
         return -1;
 
     for (int li = 0; li < nscales; li++) {
@@ -582,6 +687,25 @@ int face_detect(face_detector *d, const uint8_t *grey, int width, int height, in
                 break;
             const uint32_t *prow = d->sum + (size_t)y * d->stride;
             const uint32_t *qrow = d->sq + (size_t)y * d->stride;
+#ifdef HAVE_AVX2_PATH
+            if (d->simd) {
+                /* every grid position of the row, 8 at a time; then OpenCV's walk */
+                int ngrid = (xend + ystep - 1) / ystep;
+                for (int g = 0; g < ngrid; g += 8)
+                    run8(d, prow + g * ystep, qrow + g * ystep, ystep,
+                         ngrid - g < 8 ? ngrid - g : 8, d->rowres + g);
+                for (int x = 0; x < xend; x += ystep) {
+                    d->windows++;
+                    int r = d->rowres[x / ystep];
+                    if (r > 0 && !add_cand(d, (int)lrintf((float)x * sc),
+                                           (int)lrintf((float)y * sc), ww, wh))
+                        return -1;
+                    if (r == 0)
+                        x += ystep;
+                }
+                continue;
+            }
+#endif
             for (int x = 0; x < xend; x += ystep) {
                 if (x + c->win_w >= sw + 1)
                     break;

@@ -4,6 +4,10 @@
  * by 2 below scale 2 and by 1 above, variance normalisation over the inner
  * (w-2)x(h-2) window, groupRectangles with eps 0.2, clipped to the image).
  *
+ * On x86-64 CPUs with AVX2 a stump cascade is evaluated 8 windows at a time
+ * with the same float/double operations, so results stay bit-identical (set
+ * FACE_DETECT_SCALAR=1 in the environment to force the portable path).
+ *
  * Ownership: a detector owns its cascade and its work buffers; buffers grow
  * to the largest frame seen, so after the first frame of a given size a call
  * does not allocate. Threading: one detector per thread. */

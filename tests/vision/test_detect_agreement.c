@@ -24,8 +24,11 @@ static double iou(int ax, int ay, int aw, int ah, int bx, int by, int bw, int bh
     return i / ((double)aw * ah + (double)bw * bh - i);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* --scalar: check the portable path too (the AVX2 one is the default) */
+    if (argc > 1 && strcmp(argv[1], "--scalar") == 0)
+        setenv("FACE_DETECT_SCALAR", "1", 1);
     const char *ds = getenv("SMILE_DATASETS"), *src = getenv("SMILE_SOURCE_ROOT");
     if (!ds || !src) {
         printf("SKIP: SMILE_DATASETS / SMILE_SOURCE_ROOT not set\n");
