@@ -371,8 +371,8 @@ static cap_status open_source(wctx *c)
     c->file_t0_wall = -1;
     c->seq = 0;
     app_event ev = {.kind = EV_MODE, .fps = cap_source_fps(c->src)};
+    cap_v4l2_mode m; /* ev points into it until post() copies */
     if (c->is_camera) {
-        cap_v4l2_mode m;
         if (cap_camera_mode(c->src, &m) == CAP_OK) {
             ev.width = m.width;
             ev.height = m.height;
