@@ -2,6 +2,7 @@
 #include "score_plot.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,4 +190,9 @@ int sp_write_png(const char *path, sp_series *const *series, int n, float thresh
     }
     cairo_surface_destroy(surf);
     return rc;
+}
+
+void sp_shutdown(void) {
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -23,4 +23,8 @@ size_t sp_points(const sp_series *s);
 int sp_write_png(const char *path, sp_series *const *series, int n, float threshold, char *err,
                  size_t errlen);
 
+/* Frees cairo's and fontconfig's process-wide caches (text drawing fills
+ * them), so leak checkers see a clean exit. Call once, at the very end. */
+void sp_shutdown(void);
+
 #endif /* SCORE_PLOT_H */

@@ -1248,6 +1248,7 @@ int main(int argc, char **argv) {
     pthread_mutex_destroy(&c.mu);
     pthread_mutex_destroy(&c.err_mu);
     pthread_cond_destroy(&c.cv);
+    if (o.plot || o.annotate) sp_shutdown();
     if (fatal) return rc_exit == EXIT_OK ? EXIT_USAGE : rc_exit;
     return status > rc_exit ? status : rc_exit;
 }

@@ -150,8 +150,7 @@ static int parse_hdrl(avi_src *a, const uint8_t *h, size_t n, int *not_mjpeg, ch
                  a->height);
         return -1;
     }
-    char num[3];
-    snprintf(num, sizeof(num), "%02d", stream);
+    char num[2] = {(char)('0' + stream / 10), (char)('0' + stream % 10)};
     memcpy(a->ck_dc, num, 2);
     memcpy(a->ck_dc + 2, "dc", 2);
     memcpy(a->ck_db, num, 2);

@@ -31,9 +31,11 @@ static const char *exe;
 static int g_skipped; /* a part needed shared data that is absent */
 static char dir[300];
 
+static const char *g_interrupt_when; /* SIGINT once this file has grown past 2 KiB */
+
 /* Runs exe with args; stdout/stderr to files; returns the exit code
- * (or 128+signal). interrupt_after_s > 0 sends SIGINT after that long. */
-static int run_ex(const char *out, const char *errf, double interrupt_after_s, char *const *args) {
+ * (or 128+signal). interrupt != 0: SIGINT once g_interrupt_when has rows. */
+static int run_ex(const char *out, const char *errf, int interrupt, char *const *args) {
     char *argv[64];
     int n = 0;
     argv[n++] = (char *)exe;
@@ -50,14 +52,30 @@ static int run_ex(const char *out, const char *errf, double interrupt_after_s, c
         _exit(127);
     }
     if (pid < 0) return -1;
-    if (interrupt_after_s > 0) {
-        struct timespec ts = {(time_t)interrupt_after_s,
-                              (long)((interrupt_after_s - (time_t)interrupt_after_s) * 1e9)};
-        nanosleep(&ts, NULL);
+    if (interrupt) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        for (int i = 0; i < 6000; i++) { /* up to 2 minutes */
+            struct stat sb;
+            if (stat(g_interrupt_when, &sb) == 0 && sb.st_size > 2048) break;
+            if (waitpid(pid, NULL, WNOHANG) == pid) return -2; /* finished too early */
+            nanosleep(&ts, NULL);
+        }
         kill(pid, SIGINT);
     }
     int st;
     if (waitpid(pid, &st, 0) < 0) return -1;
+    /* A sanitizer's exit code (1) would pass for "damaged input": read stderr too. */
+    size_t en;
+    uint8_t *e = test_read_file(errf, &en);
+    if (e) {
+        char *z = realloc(e, en + 1);
+        if (z) {
+            z[en] = 0;
+            CHECK(!strstr(z, "Sanitizer") && !strstr(z, "runtime error"), "%s", z);
+            e = (uint8_t *)z;
+        }
+        free(e);
+    }
     if (WIFEXITED(st)) return WEXITSTATUS(st);
     return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
 }
@@ -496,7 +514,10 @@ static void test_interrupt(const char *model) {
     }
     char out[400], err[400], csv[400];
     P(out, "i.out"), P(err, "i.err"), P(csv, "i.csv");
-    int rc = run_ex(out, err, 1.5,
+    char partial[420];
+    snprintf(partial, sizeof(partial), "%s.partial", csv);
+    g_interrupt_when = partial;
+    int rc = run_ex(out, err, 1,
                     (char *const[]){"--model", (char *)model, "--csv", csv, "--threads", "1", v, NULL});
     CHECK(rc == 130, "interrupted exit %d, want 130", rc);
     int nr;

@@ -155,6 +155,7 @@ int main(void) {
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    sp_shutdown();
     if (g_failures) fprintf(stderr, "%d checks failed\n", g_failures);
     return g_failures ? 1 : 0;
 }
