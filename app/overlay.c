@@ -327,7 +327,6 @@ void overlay_draw(cairo_t *cr, int area_w, int area_h, const app_frame *f,
     cairo_surface_destroy(img);
 
     PangoLayout *layout = pango_cairo_create_layout(cr);
-    draw_faces(cr, layout, area_w, area_h, f, hud->mirror, s);
     double vw = f->width * s, vh = f->height * s;
     if (hud->show_hud) {
         char buf[128];
@@ -350,6 +349,8 @@ void overlay_draw(cairo_t *cr, int area_w, int area_h, const app_frame *f,
             draw_label(cr, layout, _("● REC"), 14, 1, ox + vw - 12, oy + 12, 1, red);
         }
     }
+    /* the faces last: nothing may hide a box */
+    draw_faces(cr, layout, area_w, area_h, f, hud->mirror, s);
     g_object_unref(layout);
     cairo_restore(cr);
 }

@@ -1186,7 +1186,8 @@ app_ui *app_ui_new(GtkApplication *app, const app_options *opt)
     ui->window = gtk_application_window_new(app);
     gtk_window_set_title(GTK_WINDOW(ui->window), _("Smile Detector"));
     gtk_window_set_icon_name(GTK_WINDOW(ui->window), APP_ID);
-    gtk_window_set_default_size(GTK_WINDOW(ui->window), 640, 480 + 46);
+    /* the content below the header bar: a 640x480 camera fills it 1:1 */
+    gtk_window_set_default_size(GTK_WINDOW(ui->window), 640, 480);
     g_action_map_add_action_entries(G_ACTION_MAP(ui->window), win_actions,
                                     G_N_ELEMENTS(win_actions), ui);
     GAction *mirror = g_action_map_lookup_action(G_ACTION_MAP(ui->window), "mirror");

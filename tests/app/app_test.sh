@@ -104,6 +104,30 @@ live)
     [ "${drawn:-0}" -ge 20 ] || fail "only ${drawn:-0} frames were drawn"
     echo "ok: live view, face box, snapshot $snap, $drawn frames drawn"
     ;;
+scored)
+    # with the shipped model: scored boxes, and the smile shutter fires by itself
+    model="${SMILE_SOURCE_ROOT:-}/models/smile.nnm"
+    [ -f "$model" ] || { echo "SKIP: $model is missing"; exit 77; }
+    export SMILE_MODEL="$model"
+    mkdir -p "$T/cfg/smile-detector"
+    printf '[smile-detector]\nsmile-shutter=true\nthreshold=0.05\nhold-seconds=0.3\noverlay-in-snapshot=true\n' \
+        >"$T/cfg/smile-detector/settings.ini"
+    start_app --screenshot "$T/view.png"
+    wait_for "model: loaded"
+    wait_for "screenshot: written" 30
+    wait_for "snapshot: saved" 30
+    stop_app
+    grep -q "model-bar:" "$T/log" && fail "the model loaded but the app says it did not"
+    face=$(grep 'screenshot-face:' "$T/log" | head -n1 | sed 's/.*screenshot-face: //')
+    [ -n "$face" ] || fail "no face was found in the video"
+    case "$face" in *"#f6d32d") fail "a scored face is drawn in the no-model colour";; esac
+    # shellcheck disable=SC2086
+    "$SMILE_APP_CHECK" box "$T/view.png" $face || fail "the scored face box is not drawn in its score's colour"
+    snap=$(ls "$T/pics"/smile_*.jpg 2>/dev/null | head -n1)
+    [ -n "$snap" ] || fail "the smile shutter saved nothing"
+    "$SMILE_APP_CHECK" jpeg "$snap" || fail "the smile shutter's photo is not a valid JPEG"
+    echo "ok: scored faces, smile shutter saved $snap"
+    ;;
 unplug)
     start_app
     wait_for "first frame"
