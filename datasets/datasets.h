@@ -87,14 +87,15 @@ enum { DS_LOAD_TRAIN = 1, DS_LOAD_TEST = 2, DS_LOAD_ALL = 3 };
 /* One data source: "KIND[,option...]:PATH" on the command line, where the
  * options are "detect" (find the face with the face pipeline: whole photos),
  * "box=X/Y/W/H" (where the face detector's box falls on these images, as
- * fractions of the image side) and "positive=NAME+NAME" (folder names that
- * mean smiling). */
+ * fractions of the image side), "positive=NAME+NAME" (folder names that
+ * mean smiling) and "limit=N" (at most N images per split and class). */
 typedef struct {
     ds_kind kind;
     char path[4096];
     int detect;
     int has_box;
     float box[4];
+    int limit;       /* "limit=N": at most N images per split and class (0: all) */
     int n_positives; /* 0: the default list */
     char positives[DS_MAX_POSITIVES][64];
 } ds_source;

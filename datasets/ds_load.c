@@ -109,12 +109,20 @@ ds_status ds_source_parse(const char *text, ds_source *out, char *err, size_t er
             }
             memcpy(out->box, b, sizeof b);
             out->has_box = 1;
+        } else if (!strncmp(tok, "limit=", 6)) {
+            char *end;
+            long v = strtol(tok + 6, &end, 10);
+            if (end == tok + 6 || *end || v < 1 || v > (1l << 30)) {
+                ds_err(err, errlen, "data '%s': limit wants a positive count", text);
+                return DS_ERR_ARG;
+            }
+            out->limit = (int)v;
         } else if (!strncmp(tok, "positive=", 9)) {
             ds_status st = ds_source_set_positives(out, tok + 9, err, errlen);
             if (st)
                 return st;
         } else {
-            ds_err(err, errlen, "data '%s': unknown option '%s' (detect, box=X/Y/W/H, positive=NAME+NAME)",
+            ds_err(err, errlen, "data '%s': unknown option '%s' (detect, box=X/Y/W/H, positive=NAME+NAME, limit=N)",
                    text, tok);
             return DS_ERR_ARG;
         }
@@ -234,8 +242,10 @@ static int wanted(loader *L, int split, int label)
 {
     if (!(L->opt->splits & (split == DS_TEST ? DS_LOAD_TEST : DS_LOAD_TRAIN)))
         return 0;
-    if (L->opt->max_per_split > 0 && label >= 0 && label < 16 &&
-        L->kept[split][label] >= L->opt->max_per_split)
+    int lim = L->src->limit;
+    if (L->opt->max_per_split > 0 && (lim == 0 || L->opt->max_per_split < lim))
+        lim = L->opt->max_per_split;
+    if (lim > 0 && label >= 0 && label < 16 && L->kept[split][label] >= lim)
         return 0;
     return 1;
 }

@@ -140,7 +140,7 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
         }
         ds_load_options o = {.spec = spec, .splits = splits, .strict = d->strict, .log = stderr,
                              .detect = tr_detect, .detect_ctx = det, .max_per_split = d->limit};
-        int before = s->n, skipped = s->n_skipped, noface = s->n_noface;
+        int before = s->n, skipped = s->n_skipped, noface = s->n_noface, pos = ds_count(s, -1, 1);
         double t0 = tr_now();
         ds_status st = ds_load(&d->src[i], &o, s, err, sizeof err);
         if (st) {
@@ -149,9 +149,9 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
             ds_set_free(s);
             return -1;
         }
-        fprintf(stderr, "data %s:%s: %d images (%d smiling or class>0), %d corrupt skipped, %d without a face, %.1f s\n",
-                ds_kind_name(d->src[i].kind), d->src[i].path, s->n - before,
-                ds_count(s, -1, 1) , s->n_skipped - skipped, s->n_noface - noface, tr_now() - t0);
+        fprintf(stderr, "data %s:%s: %d images (%d of class 1), %d corrupt skipped, %d without a face, %.1f s\n",
+                ds_kind_name(d->src[i].kind), d->src[i].path, s->n - before, ds_count(s, -1, 1) - pos,
+                s->n_skipped - skipped, s->n_noface - noface, tr_now() - t0);
     }
     tr_detector_free(det);
     return 0;

@@ -73,7 +73,7 @@ static const char fit_help[] =
 #define STATE_VERSION 1
 
 typedef struct {
-    float train_loss, train_acc, val_loss, val_acc, epoch_s, lr;
+    float train_loss, train_acc, val_loss, val_acc, epoch_s, lr, epoch_cpu_s;
 } row;
 
 /* Everything besides the net and the optimizer a resumed run needs. */
@@ -85,7 +85,7 @@ typedef struct {
     nn_rng data_rng;   /* data order */
     nn_rng epoch_rng;  /* data_rng when the current epoch started */
     nn_rng aug_rng;
-    double ep_loss, ep_time;
+    double ep_loss, ep_time, ep_cpu;
     int64_t ep_correct, ep_seen;
     float lr, best_acc, best_loss, plateau_best;
     int32_t best_epoch, plateau_bad, stale, stopped;
@@ -250,6 +250,15 @@ static void evaluate(nn_trainer *tr, const nn_input_spec *spec, const ds_set *s,
     *acc = n ? (double)hits / n : 0;
 }
 
+/* CPU time of the whole process: with one thread, the work of the pass
+ * however busy the machine is. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void fmt_time(double s, char *buf, size_t len)
 {
     if (s < 0 || s > 1e7)
@@ -308,11 +317,11 @@ static int write_report(const fit_opts *o, const fit_state *st, const char *data
     char *csv = malloc(cap);
     if (!csv)
         return -1;
-    size_t n = (size_t)snprintf(csv, cap, "epoch,train_loss,train_accuracy,val_loss,val_accuracy,epoch_s,lr\n");
+    size_t n = (size_t)snprintf(csv, cap, "epoch,train_loss,train_accuracy,val_loss,val_accuracy,epoch_s,lr,epoch_cpu_s\n");
     for (int i = 0; i < st->n_rows; i++) {
         const row *r = &st->rows[i];
-        n += (size_t)snprintf(csv + n, cap - n, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.6g\n", i + 1, r->train_loss,
-                              r->train_acc, r->val_loss, r->val_acc, r->epoch_s, r->lr);
+        n += (size_t)snprintf(csv + n, cap - n, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.6g,%.4f\n", i + 1, r->train_loss,
+                              r->train_acc, r->val_loss, r->val_acc, r->epoch_s, r->lr, r->epoch_cpu_s);
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/curves.csv", o->report);
@@ -727,13 +736,14 @@ int tr_cmd_fit(int argc, char **argv)
             st->epoch_rng = st->data_rng;
             st->ep_loss = 0;
             st->ep_time = 0;
+            st->ep_cpu = 0;
             st->ep_correct = st->ep_seen = 0;
         } else {
             st->data_rng = st->epoch_rng;
         }
         memcpy(idx, train_idx, (size_t)n_train * sizeof *idx);
         nn_rng_shuffle(&st->data_rng, idx, (size_t)n_train);
-        double t_start = tr_now(), t_last = 0;
+        double t_start = tr_now(), t_last = 0, c_start = cpu_now();
         int b;
         for (b = st->batch_pos; b < n_batches; b++) {
             if (tr_interrupted)
@@ -767,6 +777,7 @@ int tr_cmd_fit(int argc, char **argv)
             }
         }
         st->ep_time += tr_now() - t_start;
+        st->ep_cpu += cpu_now() - c_start;
         if (tr_interrupted) {
             if (tty)
                 fputc('\n', stderr);
@@ -789,15 +800,16 @@ int tr_cmd_fit(int argc, char **argv)
         r->val_loss = (float)vloss;
         r->val_acc = (float)vacc;
         r->epoch_s = (float)st->ep_time;
+        r->epoch_cpu_s = (float)st->ep_cpu;
         r->lr = st->lr;
         st->epoch = ep;
         st->batch_pos = 0;
         if (tty)
             fputc('\n', stderr);
         if (!o.quiet)
-            fprintf(stderr, "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.2f s\n", ep,
-                    o.epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc, (double)st->lr,
-                    (double)r->epoch_s);
+            fprintf(stderr, "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  %.2f s (cpu %.2f s)\n",
+                    ep, o.epochs, r->train_loss, r->train_acc, r->val_loss, r->val_acc, (double)r->lr,
+                    (double)r->epoch_s, (double)r->epoch_cpu_s);
 
         /* The best model by validation accuracy (ties: lower loss). */
         if (n_val) {

@@ -155,6 +155,14 @@ static void test_folders(void)
     CHECK(ds_source_parse("folders,detect,box=0/0/1/1:/x", &src, err, sizeof err) == DS_ERR_ARG);
     CHECK(ds_source_parse("smiles,box=0.1/0.2/0.8/0.7:/x/y", &src, err, sizeof err) == DS_OK &&
           src.has_box && src.box[3] > 0.69f && !strcmp(src.path, "/x/y"));
+    CHECK(ds_source_parse("folders,limit=5,positive=a+b:/x", &src, err, sizeof err) == DS_OK &&
+          src.limit == 5 && src.n_positives == 2);
+    CHECK(ds_source_parse("folders,limit=0:/x", &src, err, sizeof err) == DS_ERR_ARG);
+    /* a per-source limit: at most 2 images per split and class */
+    snprintf(text, sizeof text, "folders,limit=2:%s/set", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_OK);
+    CHECK(ds_count(&s, DS_TRAIN, 1) <= 2 && ds_count(&s, DS_TEST, 0) <= 2 && s.n <= 8 && s.n >= 4);
+    ds_set_free(&s);
     /* detect without a detector */
     snprintf(text, sizeof text, "folders,detect:%s/set", dir);
     CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_ERR_FACE);
