@@ -6,6 +6,12 @@
 
 #include "nn_internal.h"
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_CLONES
+#endif
+
 #define ALIGN_FLOATS 16 /* 64-byte alignment of every buffer */
 
 static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
@@ -111,15 +117,30 @@ void nn_ws_free(nn_ws *ws)
 
 /* ------------------------------------------------------------ conv */
 
+/* Columns ox whose input column ox*s - pad + kj lies inside [0, W): [lo, hi) */
+static void valid_range(int ow, int s, int pad, int kj, int W, int *lo, int *hi)
+{
+    int off = kj - pad; /* ix = ox*s + off */
+    int a = off >= 0 ? 0 : (-off + s - 1) / s;
+    int b = W - 1 - off < 0 ? 0 : (W - 1 - off) / s + 1;
+    *lo = a < ow ? a : ow;
+    *hi = b < ow ? b : ow;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
 /* x[C,H,W] -> col[C*kh*kw, oh*ow] (zeros where the window hangs over the pad) */
+NN_CLONES
 static void im2col(const nn_layer *l, const float *x, float *col)
 {
-    int oh = l->out_h, ow = l->out_w, H = l->in_h, W = l->in_w;
+    int oh = l->out_h, ow = l->out_w, H = l->in_h, W = l->in_w, sw = l->sw;
     size_t P = (size_t)oh * ow;
     for (int c = 0; c < l->in_c; c++)
         for (int ki = 0; ki < l->kh; ki++)
             for (int kj = 0; kj < l->kw; kj++) {
                 float *row = col + ((size_t)(c * l->kh + ki) * l->kw + kj) * P;
+                int lo, hi, off = kj - l->pad_l;
+                valid_range(ow, sw, l->pad_l, kj, W, &lo, &hi);
                 for (int oy = 0; oy < oh; oy++) {
                     int iy = oy * l->sh - l->pad_t + ki;
                     float *r = row + (size_t)oy * ow;
@@ -128,34 +149,45 @@ static void im2col(const nn_layer *l, const float *x, float *col)
                         continue;
                     }
                     const float *xr = x + ((size_t)c * H + iy) * W;
-                    for (int ox = 0; ox < ow; ox++) {
-                        int ix = ox * l->sw - l->pad_l + kj;
-                        r[ox] = ix >= 0 && ix < W ? xr[ix] : 0.0f;
-                    }
+                    for (int ox = 0; ox < lo; ox++)
+                        r[ox] = 0.0f;
+                    if (sw == 1)
+                        memcpy(r + lo, xr + lo + off, (size_t)(hi - lo) * sizeof(float));
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            r[ox] = xr[ox * sw + off];
+                    for (int ox = hi; ox < ow; ox++)
+                        r[ox] = 0.0f;
                 }
             }
 }
 
 /* the adjoint: dx[C,H,W] += scatter of dcol */
+NN_CLONES
 static void col2im(const nn_layer *l, const float *col, float *dx)
 {
-    int oh = l->out_h, ow = l->out_w, H = l->in_h, W = l->in_w;
+    int oh = l->out_h, ow = l->out_w, H = l->in_h, W = l->in_w, sw = l->sw;
     size_t P = (size_t)oh * ow;
     for (int c = 0; c < l->in_c; c++)
         for (int ki = 0; ki < l->kh; ki++)
             for (int kj = 0; kj < l->kw; kj++) {
                 const float *row = col + ((size_t)(c * l->kh + ki) * l->kw + kj) * P;
+                int lo, hi, off = kj - l->pad_l;
+                valid_range(ow, sw, l->pad_l, kj, W, &lo, &hi);
+                if (hi <= lo)
+                    continue;
                 for (int oy = 0; oy < oh; oy++) {
                     int iy = oy * l->sh - l->pad_t + ki;
                     if (iy < 0 || iy >= H)
                         continue;
                     const float *r = row + (size_t)oy * ow;
-                    float *xr = dx + ((size_t)c * H + iy) * W;
-                    for (int ox = 0; ox < ow; ox++) {
-                        int ix = ox * l->sw - l->pad_l + kj;
-                        if (ix >= 0 && ix < W)
-                            xr[ix] += r[ox];
-                    }
+                    float *xr = dx + ((size_t)c * H + iy) * W + off + lo * sw;
+                    if (sw == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            xr[ox - lo] += r[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            xr[(ox - lo) * sw] += r[ox];
                 }
             }
 }
@@ -216,9 +248,33 @@ static void conv_bwd(const nn_layer *l, const float *w, float *dw, float *db, co
 
 /* ------------------------------------------------------------ pooling */
 
+/* the common 2x2 stride-2 max pool: rows pairwise, then columns pairwise */
+static void maxpool22_fwd(const nn_layer *l, const float *x, float *y, int batch)
+{
+    int H = l->in_h, W = l->in_w, oh = l->out_h, ow = l->out_w;
+    for (int nc = 0; nc < batch * l->in_c; nc++) {
+        const float *xc = x + (size_t)nc * H * W;
+        float *yc = y + (size_t)nc * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const float *r0 = xc + (size_t)2 * oy * W, *r1 = r0 + W;
+            float *yr = yc + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++) {
+                float a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
+                float b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
+                yr[ox] = a > b ? a : b;
+            }
+        }
+    }
+}
+
+NN_CLONES
 static void pool_fwd(const nn_layer *l, const float *x, float *y, int batch, int is_max)
 {
     int H = l->in_h, W = l->in_w;
+    if (is_max && l->kh == 2 && l->kw == 2 && l->sh == 2 && l->sw == 2) {
+        maxpool22_fwd(l, x, y, batch);
+        return;
+    }
     float inv = 1.0f / (float)(l->kh * l->kw);
     for (int nc = 0; nc < batch * l->in_c; nc++) {
         const float *xc = x + (size_t)nc * H * W;
@@ -242,6 +298,7 @@ static void pool_fwd(const nn_layer *l, const float *x, float *y, int batch, int
 
 /* max: the gradient goes to the first maximum of each window (as computed
  * again from x, so no index buffer is kept) */
+NN_CLONES
 static void pool_bwd(const nn_layer *l, const float *x, const float *dy, float *dx, int batch,
                      int is_max)
 {
@@ -277,7 +334,54 @@ static void pool_bwd(const nn_layer *l, const float *x, const float *dy, float *
 
 /* ------------------------------------------------------------ batchnorm */
 
-/* aux: mean[C], invstd[C], var[C] of the batch (train mode) */
+/* 16 partial sums: vectorisable without reassociation, and repeatable */
+static inline float sum16(const float *x, size_t n)
+{
+    float acc[16] = {0}, s = 0.0f;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += x[i + l];
+    for (; i < n; i++)
+        s += x[i];
+    for (int l = 0; l < 16; l++)
+        s += acc[l];
+    return s;
+}
+
+/* sum (x - m)^2 */
+static inline float sqdev16(const float *x, size_t n, float m)
+{
+    float acc[16] = {0}, s = 0.0f;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += (x[i + l] - m) * (x[i + l] - m);
+    for (; i < n; i++)
+        s += (x[i] - m) * (x[i] - m);
+    for (int l = 0; l < 16; l++)
+        s += acc[l];
+    return s;
+}
+
+/* sum dy (x - m) */
+static inline float dotdev16(const float *dy, const float *x, size_t n, float m)
+{
+    float acc[16] = {0}, s = 0.0f;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += dy[i + l] * (x[i + l] - m);
+    for (; i < n; i++)
+        s += dy[i] * (x[i] - m);
+    for (int l = 0; l < 16; l++)
+        s += acc[l];
+    return s;
+}
+
+/* aux: mean[C], invstd[C], var[C] of the batch (train mode). Float sums per
+ * sample row, double across rows. */
+NN_CLONES
 static void bn_fwd(const nn_layer *l, const float *gamma, const float *beta, const float *run,
                    const float *x, float *y, int batch, int train, float *aux)
 {
@@ -287,21 +391,12 @@ static void bn_fwd(const nn_layer *l, const float *gamma, const float *beta, con
         float mean, invstd;
         if (train) {
             double s = 0.0, ss = 0.0;
-            for (int n = 0; n < batch; n++) {
-                const float *xc = x + n * csz + c * S;
-                for (size_t i = 0; i < S; i++)
-                    s += xc[i];
-            }
-            double m = s / ((double)batch * S);
-            for (int n = 0; n < batch; n++) {
-                const float *xc = x + n * csz + c * S;
-                for (size_t i = 0; i < S; i++) {
-                    double d = xc[i] - m;
-                    ss += d * d;
-                }
-            }
+            for (int n = 0; n < batch; n++)
+                s += sum16(x + n * csz + c * S, S);
+            mean = (float)(s / ((double)batch * S));
+            for (int n = 0; n < batch; n++)
+                ss += sqdev16(x + n * csz + c * S, S, mean);
             double var = ss / ((double)batch * S);
-            mean = (float)m;
             invstd = (float)(1.0 / sqrt(var + NN_BN_EPS));
             aux[c] = mean, aux[C + c] = invstd, aux[2 * C + c] = (float)var;
         } else {
@@ -318,6 +413,7 @@ static void bn_fwd(const nn_layer *l, const float *gamma, const float *beta, con
     }
 }
 
+NN_CLONES
 static void bn_bwd(const nn_layer *l, const float *gamma, float *dgamma, float *dbeta,
                    const float *x, const float *dy, float *dx, int batch, const float *aux)
 {
@@ -329,21 +425,20 @@ static void bn_bwd(const nn_layer *l, const float *gamma, float *dgamma, float *
         double sdy = 0.0, sdyx = 0.0;
         for (int n = 0; n < batch; n++) {
             const float *xc = x + n * csz + c * S, *dyc = dy + n * csz + c * S;
-            for (size_t i = 0; i < S; i++) {
-                sdy += dyc[i];
-                sdyx += (double)dyc[i] * ((xc[i] - mean) * invstd);
-            }
+            sdy += sum16(dyc, S);
+            sdyx += dotdev16(dyc, xc, S, mean);
         }
+        sdyx *= invstd;
         dgamma[c] += (float)sdyx;
         dbeta[c] += (float)sdy;
         if (!dx)
             continue;
-        float k = gamma[c] * invstd, m1 = (float)(sdy / M), m2 = (float)(sdyx / M);
+        float k = gamma[c] * invstd, m1 = (float)(sdy / M), m2 = (float)(sdyx / M) * invstd;
         for (int n = 0; n < batch; n++) {
             const float *xc = x + n * csz + c * S, *dyc = dy + n * csz + c * S;
             float *dxc = dx + n * csz + c * S;
             for (size_t i = 0; i < S; i++)
-                dxc[i] = k * (dyc[i] - m1 - (xc[i] - mean) * invstd * m2);
+                dxc[i] = k * (dyc[i] - m1 - (xc[i] - mean) * m2);
         }
     }
 }
@@ -378,6 +473,53 @@ void nn_softmax_fwd(const float *x, float *y, int n)
     float inv = 1.0f / s;
     for (int i = 0; i < n; i++)
         y[i] *= inv;
+}
+
+/* element-wise activations and their derivatives (from x or from y) */
+NN_CLONES
+static void act_fwd(nn_layer_kind kind, float alpha, const float *x, float *y, size_t n)
+{
+    switch (kind) {
+    case NN_L_RELU:
+        for (size_t k = 0; k < n; k++)
+            y[k] = x[k] > 0.0f ? x[k] : 0.0f;
+        break;
+    case NN_L_LEAKYRELU:
+        for (size_t k = 0; k < n; k++)
+            y[k] = x[k] > 0.0f ? x[k] : alpha * x[k];
+        break;
+    case NN_L_SIGMOID: nn_sigmoid_fwd(x, y, n); break;
+    case NN_L_TANH:
+        for (size_t k = 0; k < n; k++)
+            y[k] = tanhf(x[k]);
+        break;
+    default: break;
+    }
+}
+
+NN_CLONES
+static void act_bwd(nn_layer_kind kind, float alpha, const float *x, const float *y,
+                    const float *dy, float *dx, size_t n)
+{
+    switch (kind) {
+    case NN_L_RELU:
+        for (size_t k = 0; k < n; k++)
+            dx[k] = x[k] > 0.0f ? dy[k] : 0.0f;
+        break;
+    case NN_L_LEAKYRELU:
+        for (size_t k = 0; k < n; k++)
+            dx[k] = x[k] > 0.0f ? dy[k] : alpha * dy[k];
+        break;
+    case NN_L_SIGMOID:
+        for (size_t k = 0; k < n; k++)
+            dx[k] = dy[k] * y[k] * (1.0f - y[k]);
+        break;
+    case NN_L_TANH:
+        for (size_t k = 0; k < n; k++)
+            dx[k] = dy[k] * (1.0f - y[k] * y[k]);
+        break;
+    default: break;
+    }
 }
 
 /* dropout mask of one sample: depends on (seed, layer, sample index) only,
@@ -440,18 +582,9 @@ void nn_run_forward(const nn_net *net, nn_ws *ws, int batch, int upto, int train
             bn_fwd(l, w, b, net->state + l->s_off, x, y, batch, train, aux);
             break;
         case NN_L_RELU:
-            for (size_t k = 0; k < n; k++)
-                y[k] = x[k] > 0.0f ? x[k] : 0.0f;
-            break;
         case NN_L_LEAKYRELU:
-            for (size_t k = 0; k < n; k++)
-                y[k] = x[k] > 0.0f ? x[k] : l->alpha * x[k];
-            break;
-        case NN_L_SIGMOID: nn_sigmoid_fwd(x, y, n); break;
-        case NN_L_TANH:
-            for (size_t k = 0; k < n; k++)
-                y[k] = tanhf(x[k]);
-            break;
+        case NN_L_SIGMOID:
+        case NN_L_TANH: act_fwd(l->kind, l->alpha, x, y, n); break;
         case NN_L_SOFTMAX:
             for (int s = 0; s < batch; s++)
                 nn_softmax_fwd(x + s * osz, y + s * osz, (int)osz);
@@ -522,24 +655,11 @@ const float *nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto,
             bn_bwd(l, w, dw, db, x, dy, dx, batch, aux);
             break;
         case NN_L_RELU:
-            if (dx)
-                for (size_t k = 0; k < n; k++)
-                    dx[k] = x[k] > 0.0f ? dy[k] : 0.0f;
-            break;
         case NN_L_LEAKYRELU:
-            if (dx)
-                for (size_t k = 0; k < n; k++)
-                    dx[k] = x[k] > 0.0f ? dy[k] : l->alpha * dy[k];
-            break;
         case NN_L_SIGMOID:
-            if (dx)
-                for (size_t k = 0; k < n; k++)
-                    dx[k] = dy[k] * y[k] * (1.0f - y[k]);
-            break;
         case NN_L_TANH:
             if (dx)
-                for (size_t k = 0; k < n; k++)
-                    dx[k] = dy[k] * (1.0f - y[k] * y[k]);
+                act_bwd(l->kind, l->alpha, x, y, dy, dx, n);
             break;
         case NN_L_SOFTMAX:
             if (dx)
