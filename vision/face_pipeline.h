@@ -9,7 +9,15 @@
  * and owns everything else. Results go into caller-owned arrays.
  * Threading: a pipeline belongs to one thread; several pipelines may share
  * one nn_net. After the first frames (warm-up) no call allocates.
- * Errors: functions return face_status; messages say what and where. */
+ * Errors: constructors return face_status with a message in err (a missing
+ * or malformed cascade names the file and Debian's opencv-data package);
+ * per-frame calls return -1 on bad input and face_pipeline_error() says why.
+ * Bad frames (NULL, sizes <= 0, stride < width, over 2^28 pixels) never
+ * crash. A face's score is the sigmoid output, or for a softmax model the
+ * probability of class 1 ("smiling"); -1 without a model.
+ * Speed: the whole frame is scanned when something changed outside the
+ * tracked faces or every full_scan_interval frames; otherwise only near
+ * each track (see vision/README.md). */
 #ifndef FACE_PIPELINE_H
 #define FACE_PIPELINE_H
 
@@ -80,9 +88,6 @@ void face_crop_rect(const nn_crop_geometry *g, float x, float y, float w, float 
  * go through this, so their crops are identical. No allocation. */
 face_status face_crop_input(const nn_input_spec *spec, const uint8_t *grey, int width, int height,
                             int stride, float bx, float by, float bw, float bh, float *out);
-
-/* The score of a face: the sigmoid output, or for a softmax model the
- * probability of class 1 ("smiling"). */
 
 /* Why the last call failed ("" if it did not). */
 const char *face_pipeline_error(const face_pipeline *fp);

@@ -227,17 +227,10 @@ static int test_crop(void)
               "still score %f", rs[i].score);
         CHECK(fabsf(rs[i].score - rv[i].score) < 1e-6f, "same input, same score");
     }
-    /* a shifted copy of the frame: the crop moves with it (same floats) */
-    static uint8_t shifted[FF_W * FF_H];
-    memset(shifted, 0, sizeof shifted);
-    for (int y = 0; y + 8 < FF_H; y++)
-        memcpy(shifted + (y + 8) * FF_W + 8, frame + y * FF_W, FF_W - 8);
+    /* a different box gives different input (the comparison above can fail) */
     if (ns > 0) {
-        face_crop_input(spec, shifted, FF_W, FF_H, FF_W, rs[0].x + 8, rs[0].y + 8, rs[0].w, rs[0].h, b);
-        int interior = rs[0].x > rs[0].w && rs[0].y > rs[0].h; /* crop far from the borders */
-        CHECK(!interior || memcmp(a, b, sizeof(float) * sz) != 0 ||
-                  memcmp(a, in_s, sizeof(float) * sz) != 0 || 1,
-              "shifted");
+        face_crop_input(spec, frame, FF_W, FF_H, FF_W, rs[0].x + 7, rs[0].y, rs[0].w, rs[0].h, b);
+        CHECK(memcmp(b, in_s, sizeof(float) * sz) != 0, "a moved box changes the input");
     }
     free(a);
     free(b);
@@ -463,9 +456,6 @@ static int test_cascade(void)
     snprintf(path, sizeof path, "%s/badrect.xml", dir);
     write_file(path, bad_rect, strlen(bad_rect));
     expect_cascade_error(path, "outside");
-    /* the same minimal cascade made valid loads */
-    const char *ok = strstr(bad_rect, "20 20 8 4") ? NULL : NULL;
-    (void)ok;
     expect_cascade_error("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml", "HAAR");
     /* alt2 uses two-node trees: loads and runs */
     face_detector *d = NULL;
