@@ -655,6 +655,7 @@ static void modes_done(GObject *src, GAsyncResult *res, gpointer data)
         g_free(label);
     }
     gtk_widget_set_sensitive(ui->mode_button, job->n > 0);
+    ui_log(ui, "modes: %d in the menu", g_menu_model_get_n_items(G_MENU_MODEL(ui->mode_menu)));
 }
 
 static void on_mode(GSimpleAction *a, GVariant *v, gpointer data)
@@ -838,6 +839,15 @@ static void on_event(const app_event *ev, void *user)
     case EV_MODE:
         ui_log(ui, "mode: %dx%d %s %.1f fps on %s", ev->width, ev->height,
                ev->text ? ev->text : "", ev->fps, ev->path ? ev->path : "");
+        if (ev->fourcc) { /* the menu's radio mark follows the mode in use */
+            char *fcc = fourcc_str(ev->fourcc);
+            char *target = g_strdup_printf("%s:%dx%d", fcc, ev->width, ev->height);
+            g_simple_action_set_state(
+                G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(ui->window), "mode")),
+                g_variant_new_string(target));
+            g_free(fcc);
+            g_free(target);
+        }
         if (ev->path && g_strcmp0(ev->path, ui->cur_path) == 0) {
             modes_job *job = g_new0(modes_job, 1);
             job->path = g_strdup(ev->path);

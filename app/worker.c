@@ -376,6 +376,7 @@ static cap_status open_source(wctx *c)
         if (cap_camera_mode(c->src, &m) == CAP_OK) {
             ev.width = m.width;
             ev.height = m.height;
+            ev.fourcc = m.fourcc;
             ev.text = m.description;
             ev.path = (char *)cap_camera_path(c->src);
             ev.fps = cap_v4l2_mode_fps(&m);
@@ -758,6 +759,13 @@ static gpointer worker_main(gpointer data)
         cap_frame fr;
         cap_status st = cap_source_read(c.src, &fr, READ_TIMEOUT_MS);
         int64_t arrival = g_get_monotonic_time();
+        /* a camera's V4L2 time stamp is the same monotonic clock: count the
+         * time the frame waited in the driver's queue as latency too */
+        if (st == CAP_OK && c.is_camera) {
+            int64_t ts = (int64_t)(fr.timestamp_s * 1e6);
+            if (ts > arrival - G_USEC_PER_SEC && ts <= arrival)
+                arrival = ts;
+        }
         if (st == CAP_OK) {
             if (c.state != WK_LIVE)
                 set_state(&c, WK_LIVE, CAP_OK, NULL);

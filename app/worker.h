@@ -46,6 +46,7 @@ typedef struct {
     char *path;
     char *name;
     int width, height;
+    uint32_t fourcc;   /* EV_MODE: the camera's V4L2 pixel format */
     double fps;
 } app_event;
 

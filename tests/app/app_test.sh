@@ -202,6 +202,47 @@ record)
     "$SMILE_APP_CHECK" avi "$avi" "$n" || fail "the recording does not play all $n frames"
     echo "ok: recorded $n frames to $avi"
     ;;
+mode)
+    # the saved mode is asked of the camera, and the menu lists every mode
+    mkdir -p "$T/cfg/smile-detector"
+    printf '[smile-detector]\ncamera-name=Fake V4L2 Camera\nformat=YUYV\nwidth=320\nheight=240\n' \
+        >"$T/cfg/smile-detector/settings.ini"
+    start_app
+    wait_for "mode: 320x240"
+    wait_for "modes: 6 in the menu"
+    wait_for "first frame 320x240"
+    stop_app
+    echo "ok: saved mode applied, 6 modes offered"
+    ;;
+record-yuyv)
+    # a YUYV camera's frames are encoded to JPEG once for the recording
+    export FAKE_V4L2_FORMATS=YUYV
+    start_app --record-for 2
+    wait_for "recording stopped" 30
+    stop_app
+    grep -q "mode: 640x480 YUYV" "$T/log" || grep -q "mode: 640x480 YUV" "$T/log" ||
+        fail "the camera was not in YUYV mode"
+    avi=$(ls "$T/vids"/smile_*.avi 2>/dev/null | head -n1)
+    [ -n "$avi" ] || fail "no recording in the videos folder"
+    n=$(grep -o 'recording stopped: .*(\([0-9]*\) frames)' "$T/log" | sed 's/.*(\([0-9]*\) frames)/\1/')
+    [ "${n:-0}" -ge 5 ] || fail "only ${n:-0} frames were recorded"
+    "$SMILE_APP_CHECK" avi "$avi" "$n" || fail "the YUYV recording does not play"
+    echo "ok: recorded $n YUYV frames as MJPEG"
+    ;;
+corrupt)
+    # damaged frames are dropped and counted, without bothering the user
+    echo "corrupt_every=3" >"$T/control"
+    start_app
+    wait_for "first frame"
+    sleep 3
+    stop_app
+    corrupt=$(stat_of corrupt)
+    drawn=$(stat_of drawn)
+    [ "${corrupt:-0}" -gt 0 ] || fail "no damaged frame was counted"
+    [ "${drawn:-0}" -ge 10 ] || fail "only ${drawn:-0} frames drawn between the damaged ones"
+    grep -q "infobar:" "$T/log" && fail "damaged frames made the app complain"
+    echo "ok: $corrupt damaged frames dropped silently, $drawn drawn"
+    ;;
 persist)
     # the camera is remembered by its name, wherever its node is next time
     start_app
