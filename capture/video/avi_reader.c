@@ -354,6 +354,12 @@ static cap_status idx1_next(cap_source *src, avi_src *a, cap_frame *f) {
             return CAP_CORRUPT;
         }
         uint32_t sz = rd32(hdr + 4);
+        if (sz != rd32(e + 12)) {
+            /* header and index disagree: one is damaged; skip just this frame */
+            cap_source_set_error(src, "%s: frame %lld: chunk size %u disagrees with the index (%u)",
+                                 a->path, (long long)f->index, sz, rd32(e + 12));
+            return CAP_CORRUPT;
+        }
         if (off + 8 + sz > a->file_len) return note_truncated(src, a, off + 8 + sz);
         if (sz == 0) {
             cap_source_set_error(src, "%s: frame %lld is empty", a->path, (long long)f->index);

@@ -251,6 +251,16 @@ static void test_idx1(void) {
     read_all(q, &r);
     CHECK(r.ok == N && r.corrupt == 0, "bad idx1: %d frames", r.ok);
     for (int k = 0; k < r.ok; k++) CHECK(r.match[k] == k, "bad idx1 frame %d", k);
+    /* a damaged chunk header (size) under a valid idx1: that frame only is lost */
+    memcpy(b, all, n);
+    size_t f3 = 224;
+    for (int k = 0; k < 3; k++) f3 += 8 + sizes[k] + (sizes[k] & 1);
+    put32(b + f3 + 4, 0x7ffffff0u);
+    path_in(q, sizeof(q), "idx-size.avi");
+    test_write_file(q, b, n);
+    read_all(q, &r);
+    CHECK(r.ok == N - 1 && r.corrupt == 1, "damaged size: %d frames, %d corrupt", r.ok, r.corrupt);
+    for (int k = 0; k < r.ok; k++) CHECK(r.match[k] == (k < 3 ? k : k + 1), "frame %d", k);
     free(b);
     free(all);
 }
