@@ -221,9 +221,10 @@ static int full_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int s
     return n;
 }
 
-/* Search near a track: a window of twice its size, boxes 0.75x to 1.35x. */
+/* Search near a track: a window of twice its size, boxes 0.75x to 1.35x.
+ * Returns the boxes found there (a second face next to the first counts). */
 static int local_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
-                      const face_box *b, face_box *out)
+                      const face_box *b, face_box *out, int max)
 {
     float side = fmaxf(b->w, b->h);
     int x0 = (int)floorf(b->x - 0.5f * side), y0 = (int)floorf(b->y - 0.5f * side);
@@ -239,7 +240,7 @@ static int local_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int 
         p.min_w = p.min_h = mn;
     if (p.max_w == 0 || mx < p.max_w)
         p.max_w = p.max_h = mx;
-    if (x1 - x0 < p.min_w || y1 - y0 < p.min_h || p.max_w < p.min_w)
+    if (x1 - x0 < p.min_w || y1 - y0 < p.min_h || p.max_w < p.min_w || max <= 0)
         return 0;
     face_rect r[4];
     int n = face_detect(fp->det, grey + (size_t)y0 * stride + x0, x1 - x0, y1 - y0, stride, &p, r,
@@ -248,9 +249,15 @@ static int local_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int 
     fp->stats.windows += face_detector_windows(fp->det);
     if (n <= 0)
         return 0;
-    face_box fb = {(float)(r[0].x + x0), (float)(r[0].y + y0), (float)r[0].w, (float)r[0].h};
-    *out = fb; /* the largest box */
-    return 1;
+    if (n > 4)
+        n = 4;
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++) {
+        face_box fb = {(float)(r[i].x + x0), (float)(r[i].y + y0), (float)r[i].w, (float)r[i].h};
+        out[i] = fb;
+    }
+    return n;
 }
 
 /* Block means of the frame; returns how many blocks changed since the last
@@ -372,13 +379,14 @@ int face_pipeline_process(face_pipeline *fp, const uint8_t *grey, int width, int
         }
     } else {
         for (int i = 0; i < fp->tr.n && nd < MAX_DETS; i++) {
-            face_box b;
-            if (local_scan(fp, grey, width, height, stride, &fp->tr.t[i].box, &b)) {
-                int dup = 0;
+            face_box b[4];
+            int nb = local_scan(fp, grey, width, height, stride, &fp->tr.t[i].box, b, 4);
+            for (int k = 0; k < nb && nd < MAX_DETS; k++) {
+                int dup = 0; /* neighbouring tracks' windows overlap */
                 for (int j = 0; j < nd && !dup; j++)
-                    dup = face_box_iou(&dets[j], &b) > 0.5f;
+                    dup = face_box_iou(&dets[j], &b[k]) > 0.5f;
                 if (!dup)
-                    dets[nd++] = b;
+                    dets[nd++] = b[k];
             }
         }
     }

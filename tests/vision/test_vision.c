@@ -4,6 +4,8 @@
  *   crop      the same frame + box gives identical network input through the
  *             pipeline (video and still), face_crop_input and nn_preprocess_grey
  *   noalloc   no malloc/calloc/realloc per frame after a warm-up pass
+ *   pipeline  ids held through still frames and a 2-frame gap, new faces on
+ *             their first frame, local scans between full ones
  *   corrupt   bad frames (NULL, sizes, strides, noise, black, 1x1) never crash
  *   cascade   missing/malformed cascades give FACE_ERR_CASCADE naming the
  *             file and opencv-data; alt2 (trees) loads */
@@ -303,6 +305,75 @@ static int test_noalloc(void)
     return 0;
 }
 
+/* The pipeline over a clip: ids stay while a frame is held, a new set of
+ * faces shows on the frame it appears, a face cut out for two frames keeps
+ * its id, and scores are smoothed. */
+static int test_pipeline(void)
+{
+    const char *ds = datasets_or_skip();
+    if (!ds)
+        return 77;
+    static uint8_t f0[FF_W * FF_H], f1[FF_W * FF_H], cur[FF_W * FF_H];
+    char err[512];
+    if (ff_compose(ds, 1, f0, err, sizeof err) != 0 || ff_compose(ds, 2, f1, err, sizeof err) != 0) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    nn_crop_geometry g = {0, 0.05f, 1.2f};
+    nn_net *net = make_model(g);
+    face_pipeline *fp;
+    face_config cfg;
+    face_config_defaults(&cfg);
+    cfg.full_scan_interval = 30;
+    if (!net || face_pipeline_new(&cfg, net, &fp, err, sizeof err) != FACE_OK) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    face_result r[16], first[16];
+    int n0 = face_pipeline_process(fp, f0, FF_W, FF_H, FF_W, 0.0, first, 16);
+    CHECK(n0 >= 2, "frame 0: %d faces", n0);
+    int n = 0;
+    for (int k = 1; k < 10; k++) {
+        n = face_pipeline_process(fp, f0, FF_W, FF_H, FF_W, k / 30.0, r, 16);
+        CHECK(n == n0, "held frame %d: %d faces, want %d", k, n, n0);
+        for (int i = 0; i < n && i < n0; i++)
+            CHECK(r[i].track_id == first[i].track_id && r[i].missed == 0,
+                  "held frame %d: id %d stays (got %d, missed %d)", k, first[i].track_id,
+                  r[i].track_id, r[i].missed);
+    }
+    face_pipeline_stats st;
+    face_pipeline_get_stats(fp, &st);
+    CHECK(st.full_scans == 1 && st.local_scans >= 9, "a held frame is tracked locally: %ld full, %ld local",
+          st.full_scans, st.local_scans);
+    /* blank out the first face for 2 frames: same id when it returns */
+    int id0 = first[0].track_id;
+    memcpy(cur, f0, sizeof cur);
+    for (int y = (int)first[0].y; y < (int)(first[0].y + first[0].h) && y < FF_H; y++)
+        memset(cur + y * FF_W + (int)first[0].x, 128, (size_t)first[0].w);
+    for (int k = 0; k < 2; k++)
+        face_pipeline_process(fp, cur, FF_W, FF_H, FF_W, (10 + k) / 30.0, r, 16);
+    n = face_pipeline_process(fp, f0, FF_W, FF_H, FF_W, 12 / 30.0, r, 16);
+    int back = 0;
+    for (int i = 0; i < n; i++)
+        back |= r[i].track_id == id0 && r[i].missed == 0;
+    CHECK(back, "face %d back with its id after a 2-frame gap", id0);
+    /* a new scene: its faces show on the first frame, with new ids */
+    n = face_pipeline_process(fp, f1, FF_W, FF_H, FF_W, 13 / 30.0, r, 16);
+    int fresh = 0;
+    for (int i = 0; i < n; i++)
+        fresh += r[i].missed == 0 && r[i].track_id > first[n0 - 1].track_id;
+    CHECK(fresh >= 1, "new faces found on the frame they appear (%d of %d)", fresh, n);
+    for (int i = 0; i < n; i++)
+        CHECK(r[i].score >= 0 && r[i].score <= 1 && r[i].smoothed >= 0 && r[i].smoothed <= 1,
+              "scores in [0, 1]: %f %f", r[i].score, r[i].smoothed);
+    face_pipeline_reset(fp);
+    n = face_pipeline_process(fp, f1, FF_W, FF_H, FF_W, 14 / 30.0, r, 16);
+    CHECK(n >= 1 && r[0].smoothed == r[0].score, "after reset the first score is taken as is");
+    face_pipeline_free(fp);
+    nn_net_free(net);
+    return 0;
+}
+
 static int test_corrupt(void)
 {
     char err[512];
@@ -488,7 +559,7 @@ static int test_cascade(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|corrupt|cascade\n");
+        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|pipeline|corrupt|cascade\n");
         return 2;
     }
     int rc;
@@ -498,6 +569,8 @@ int main(int argc, char **argv)
         rc = test_crop();
     else if (strcmp(argv[1], "noalloc") == 0)
         rc = test_noalloc();
+    else if (strcmp(argv[1], "pipeline") == 0)
+        rc = test_pipeline();
     else if (strcmp(argv[1], "corrupt") == 0)
         rc = test_corrupt();
     else if (strcmp(argv[1], "cascade") == 0)
