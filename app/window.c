@@ -15,7 +15,7 @@
 
 struct app_ui {
     GtkApplication *app;
-    GtkWidget *window;
+    GtkWidget *window, *header;
     GtkWidget *camera_combo, *mode_button, *snap_button, *record_button;
     GtkWidget *stack, *area;
     GtkWidget *empty_icon, *empty_title, *empty_hint;
@@ -817,8 +817,12 @@ static void on_event(const app_event *ev, void *user)
     case EV_RECORDING:
         if (ev->on) {
             ui->recording = TRUE;
+            gtk_style_context_add_class(gtk_widget_get_style_context(ui->record_button),
+                                        "destructive-action");
         } else {
             ui->recording = FALSE;
+            gtk_style_context_remove_class(gtk_widget_get_style_context(ui->record_button),
+                                           "destructive-action");
             GAction *a = g_action_map_lookup_action(G_ACTION_MAP(ui->window), "record");
             g_simple_action_set_state(G_SIMPLE_ACTION(a), g_variant_new_boolean(FALSE));
             if (ev->ok && ev->path) {
@@ -839,6 +843,17 @@ static void on_event(const app_event *ev, void *user)
     case EV_MODE:
         ui_log(ui, "mode: %dx%d %s %.1f fps on %s", ev->width, ev->height,
                ev->text ? ev->text : "", ev->fps, ev->path ? ev->path : "");
+        if (ev->width > 0) {
+            char *sub = ev->fps > 0
+                            ? g_strdup_printf(_("%d × %d · %s · %.0f fps"), ev->width, ev->height,
+                                              format_label(ev->fourcc), ev->fps)
+                            : g_strdup_printf("%d × %d · %s", ev->width, ev->height,
+                                              format_label(ev->fourcc));
+            gtk_header_bar_set_subtitle(GTK_HEADER_BAR(ui->header), sub);
+            g_free(sub);
+        } else {
+            gtk_header_bar_set_subtitle(GTK_HEADER_BAR(ui->header), ev->name);
+        }
         if (ev->fourcc) { /* the menu's radio mark follows the mode in use */
             char *fcc = fourcc_str(ev->fourcc);
             char *target = g_strdup_printf("%s:%dx%d", fcc, ev->width, ev->height);
@@ -1202,7 +1217,8 @@ app_ui *app_ui_new(GtkApplication *app, const app_options *opt)
                                     G_N_ELEMENTS(win_actions), ui);
     GAction *mirror = g_action_map_lookup_action(G_ACTION_MAP(ui->window), "mirror");
     g_simple_action_set_state(G_SIMPLE_ACTION(mirror), g_variant_new_boolean(ui->settings.mirror));
-    gtk_window_set_titlebar(GTK_WINDOW(ui->window), header_bar(ui));
+    ui->header = header_bar(ui);
+    gtk_window_set_titlebar(GTK_WINDOW(ui->window), ui->header);
 
     GtkWidget *vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
     ui->device_bar = info_bar(&ui->device_label, GTK_MESSAGE_WARNING, FALSE);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # soak.sh BUILD_DIR [MINUTES] - not a test: the long run. smile-detector
 # watches the fake camera (640x480 MJPEG, 30 fps) under Xvfb for MINUTES
-# (default 60); every 40 s the camera is unplugged for 3 s and plugged back.
+# (default 60); every 40 s (env SOAK_UNPLUG_EVERY, 0 = never) the camera is
+# unplugged for 3 s and plugged back.
 # Prints RSS every minute and, at the end, key=value figures:
 #   rss_start_kb (after the first minute), rss_end_kb, rss_growth_kb,
 #   unplugs, reconnects (frames seen again after an unplug), plus the app's
@@ -32,7 +33,9 @@ start=$(date +%s)
 end=$((start + mins * 60))
 unplugs=0
 rss_start=""
-next_unplug=$((start + 40))
+every=${SOAK_UNPLUG_EVERY:-40}
+next_unplug=$((start + every))
+[ "$every" -gt 0 ] || next_unplug=$((end + 1))
 next_print=$((start + 60))
 while [ "$(date +%s)" -lt $end ]; do
     kill -0 $APID 2>/dev/null || { echo "the app died"; tail -20 "$T/log"; exit 1; }
@@ -42,7 +45,7 @@ while [ "$(date +%s)" -lt $end ]; do
         sleep 3
         echo "present=1" >"$T/control"
         unplugs=$((unplugs + 1))
-        next_unplug=$((next_unplug + 40))
+        next_unplug=$((next_unplug + every))
     fi
     if [ "$now" -ge $next_print ]; then
         r=$(rss)
