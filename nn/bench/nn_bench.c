@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 {
     const char *arch = NULL;
     int batch = 64, threads = 1, iters = 2000, train_iters = 100, seed = 1;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r = 0;
         if (!strcmp(a, "--arch") && v)
@@ -117,13 +117,14 @@ int main(int argc, char **argv)
             r = parse_int(v, a, 1, &train_iters);
         else if (!strcmp(a, "--seed"))
             r = parse_int(v, a, 0, &seed);
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return usage(NULL), 0;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(NULL);
+            return 0;
+        }
         else
             return usage("unknown or incomplete option");
         if (r)
             return 2;
-        i++;
     }
     if (!arch)
         return usage("--arch is required");
