@@ -1,6 +1,7 @@
 /* settings.c - see settings.h. */
 #include "settings.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
 
@@ -98,7 +99,7 @@ gboolean app_settings_load(app_settings *s, const char *path, GError **err)
     return TRUE;
 }
 
-gboolean app_settings_save(const app_settings *s, const char *path, GError **err)
+char *app_settings_to_data(const app_settings *s, gsize *len)
 {
     GKeyFile *kf = g_key_file_new();
     if (s->camera_name)
@@ -114,9 +115,13 @@ gboolean app_settings_save(const app_settings *s, const char *path, GError **err
     g_key_file_set_double(kf, GROUP, "threshold", s->threshold);
     g_key_file_set_double(kf, GROUP, "hold-seconds", s->hold_s);
     g_key_file_set_boolean(kf, GROUP, "overlay-in-snapshot", s->overlay_in_snapshot);
-    gsize len;
-    char *data = g_key_file_to_data(kf, &len, NULL);
+    char *data = g_key_file_to_data(kf, len, NULL);
     g_key_file_free(kf);
+    return data;
+}
+
+gboolean app_settings_write_data(const char *path, const char *data, gsize len, GError **err)
+{
     char *dir = g_path_get_dirname(path);
     gboolean ok = g_mkdir_with_parents(dir, 0700) == 0;
     if (!ok)
@@ -126,6 +131,14 @@ gboolean app_settings_save(const app_settings *s, const char *path, GError **err
     if (ok)
         ok = g_file_set_contents(path, data, (gssize)len, err);
     g_free(dir);
+    return ok;
+}
+
+gboolean app_settings_save(const app_settings *s, const char *path, GError **err)
+{
+    gsize len;
+    char *data = app_settings_to_data(s, &len);
+    gboolean ok = app_settings_write_data(path, data, len, err);
     g_free(data);
     return ok;
 }

@@ -28,5 +28,9 @@ char *app_settings_path(void);
 gboolean app_settings_load(app_settings *s, const char *path, GError **err);
 /* Creates the folder; writes through a temporary file and rename. */
 gboolean app_settings_save(const app_settings *s, const char *path, GError **err);
+/* The same in two steps, so the writing can happen off the UI thread:
+ * the file's text (g_free it), then the atomic write of that text. */
+char *app_settings_to_data(const app_settings *s, gsize *len);
+gboolean app_settings_write_data(const char *path, const char *data, gsize len, GError **err);
 
 #endif

@@ -60,6 +60,9 @@ struct app_ui {
     GMenu *mode_menu;
     gboolean recording;
     gboolean was_lost; /* the camera went away; log the first frame after it */
+    guint save_timer;
+    gboolean saving, save_again;
+    guint64 save_gen;
 
     /* test aids */
     int64_t start_us, first_frame_us;
@@ -82,13 +85,89 @@ static void ui_log(app_ui *ui, const char *fmt, ...)
 
 /* ------------------------------------------------------------ settings */
 
-static void save_settings(app_ui *ui)
+typedef struct {
+    char *path, *data;
+    gsize len;
+    guint64 gen;
+} save_job;
+
+/* Writes in generation order: an older snapshot never lands over a newer one
+ * (the final save at quit may overtake one still in flight). */
+static GMutex save_lock;
+static guint64 saved_gen;
+
+static void write_settings(const char *path, const char *data, gsize len, guint64 gen)
 {
     GError *err = NULL;
-    if (!app_settings_save(&ui->settings, ui->settings_path, &err)) {
-        g_warning("could not save the settings: %s", err->message);
-        g_error_free(err);
+    g_mutex_lock(&save_lock);
+    if (gen > saved_gen) {
+        saved_gen = gen;
+        if (!app_settings_write_data(path, data, len, &err)) {
+            g_warning("could not save the settings: %s", err->message);
+            g_error_free(err);
+        }
     }
+    g_mutex_unlock(&save_lock);
+}
+
+static void save_thread(GTask *t, gpointer src, gpointer data, GCancellable *c)
+{
+    save_job *job = data;
+    (void)src;
+    (void)c;
+    write_settings(job->path, job->data, job->len, job->gen);
+    g_task_return_boolean(t, TRUE);
+}
+
+static void save_job_free(gpointer data)
+{
+    save_job *job = data;
+    g_free(job->path);
+    g_free(job->data);
+    g_free(job);
+}
+
+static gboolean save_now(gpointer data);
+
+static void save_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+    app_ui *ui = data;
+    (void)src;
+    (void)res;
+    ui->saving = FALSE;
+    if (ui->save_again) { /* changed while the last save was being written */
+        ui->save_again = FALSE;
+        save_now(ui);
+    }
+}
+
+/* Writes the settings off the UI thread, one write at a time. */
+static gboolean save_now(gpointer data)
+{
+    app_ui *ui = data;
+    ui->save_timer = 0;
+    if (ui->saving) {
+        ui->save_again = TRUE;
+        return G_SOURCE_REMOVE;
+    }
+    ui->saving = TRUE;
+    save_job *job = g_new0(save_job, 1);
+    job->path = g_strdup(ui->settings_path);
+    job->data = app_settings_to_data(&ui->settings, &job->len);
+    job->gen = ++ui->save_gen;
+    GTask *t = g_task_new(NULL, NULL, save_done, ui);
+    g_task_set_task_data(t, job, save_job_free);
+    g_task_run_in_thread(t, save_thread);
+    g_object_unref(t);
+    return G_SOURCE_REMOVE;
+}
+
+/* Settings change in bursts (a slider): save once it settles. */
+static void save_settings(app_ui *ui)
+{
+    if (ui->save_timer)
+        g_source_remove(ui->save_timer);
+    ui->save_timer = g_timeout_add(400, save_now, ui);
 }
 
 static void push_params(app_ui *ui)
@@ -1298,7 +1377,13 @@ void app_ui_free(app_ui *ui)
     app_worker_free(ui->worker); /* bounded: one read timeout */
     ui->worker = NULL;
     ui->shown = NULL; /* it belonged to the worker's pool */
-    save_settings(ui);
+    if (ui->save_timer)
+        g_source_remove(ui->save_timer);
+    /* on the way out a direct write is fine */
+    gsize len;
+    char *data = app_settings_to_data(&ui->settings, &len);
+    write_settings(ui->settings_path, data, len, ++ui->save_gen);
+    g_free(data);
     app_settings_clear(&ui->settings);
     g_free(ui->settings_path);
     g_free(ui->cur_path);
