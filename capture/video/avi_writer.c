@@ -37,6 +37,8 @@ struct cap_avi_writer {
     int64_t frames;
     uint32_t max_frame;
     int allow_damaged;
+    uint64_t limit;
+    int full; /* the limit was reached: recording has stopped for good */
     int failed;
     char error[4096 + 1024];
 };
@@ -157,8 +159,13 @@ cap_avi_writer *cap_avi_writer_new(const char *path, int width, int height, doub
         return NULL;
     }
     w->size = HEADER_BYTES;
+    w->limit = AVI_LIMIT;
     *st = CAP_OK;
     return w;
+}
+
+void cap_avi_writer_set_limit(cap_avi_writer *w, uint64_t bytes) {
+    if (w) w->limit = bytes < AVI_LIMIT ? bytes : AVI_LIMIT;
 }
 
 void cap_avi_writer_allow_damaged(cap_avi_writer *w, int allow) {
@@ -169,7 +176,7 @@ const char *cap_avi_writer_error(const cap_avi_writer *w) { return w ? w->error 
 
 cap_status cap_avi_writer_add(cap_avi_writer *w, const uint8_t *jpeg, size_t size) {
     if (!w) return CAP_IO;
-    if (w->failed) return CAP_IO;
+    if (w->failed || w->full) return CAP_IO; /* error text kept from the first refusal */
     if (!jpeg && size) return CAP_IO;
     if (!w->allow_damaged && !img_jpeg_markers_ok(jpeg, size)) {
         snprintf(w->error, sizeof(w->error), "%s: frame %lld is not a JPEG (bad markers)",
@@ -179,11 +186,12 @@ cap_status cap_avi_writer_add(cap_avi_writer *w, const uint8_t *jpeg, size_t siz
     uint64_t chunk = 8 + (uint64_t)size + (size & 1);
     /* What the file will be after this frame and the final idx1. */
     uint64_t total = w->size + chunk + 8 + 16 * (uint64_t)(w->frames + 1);
-    if (total > AVI_LIMIT) {
+    if (total > w->limit) {
+        w->full = 1;
         snprintf(w->error, sizeof(w->error),
-                 "%s: frame %lld would take the AVI past its 1 GiB limit; recording stopped "
-                 "(the file keeps the frames before it)",
-                 w->path, (long long)w->frames);
+                 "%s: frame %lld would take the AVI past its size limit (%llu bytes; AVI 1.0 "
+                 "stops at 1 GiB); recording stopped (the file keeps the frames before it)",
+                 w->path, (long long)w->frames, (unsigned long long)w->limit);
         return CAP_IO;
     }
     if ((size_t)(w->frames + 1) * 16 > w->idx_cap) {

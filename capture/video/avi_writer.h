@@ -31,6 +31,10 @@ cap_status cap_avi_writer_add(cap_avi_writer *w, const uint8_t *jpeg, size_t siz
 /* Let cap_avi_writer_add store data that is not a well-formed JPEG. */
 void cap_avi_writer_allow_damaged(cap_avi_writer *w, int allow);
 
+/* Lowers the size limit below the 1 GiB default (tests use it to reach the
+ * limit quickly); larger values are clamped to 1 GiB. */
+void cap_avi_writer_set_limit(cap_avi_writer *w, uint64_t bytes);
+
 int64_t cap_avi_writer_frames(const cap_avi_writer *w);
 const char *cap_avi_writer_error(const cap_avi_writer *w);
 

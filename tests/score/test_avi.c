@@ -158,6 +158,32 @@ static void test_writer_refuses(void) {
           "bad dir: %s", err);
 }
 
+/* The size limit (1 GiB by default) refuses the frame that would pass it;
+ * the file closes valid with every frame before. */
+static void test_limit(void) {
+    char p[400], err[256];
+    cap_status st;
+    path_in(p, sizeof(p), "limit.avi");
+    cap_avi_writer *w = cap_avi_writer_new(p, W, H, 30, &st, err, sizeof(err));
+    CHECK(w != NULL, "%s", err);
+    if (!w) return;
+    uint64_t limit = 224 + 8 + 16 * 4; /* header, idx1 of 4 frames */
+    for (int k = 0; k < 4; k++) limit += 8 + sizes[k] + (sizes[k] & 1);
+    cap_avi_writer_set_limit(w, limit);
+    int k = 0;
+    while (k < N && cap_avi_writer_add(w, frames[k], sizes[k]) == CAP_OK) k++;
+    CHECK(k == 4, "%d frames fit, want 4", k);
+    CHECK(strstr(cap_avi_writer_error(w), "limit") != NULL, "%s", cap_avi_writer_error(w));
+    CHECK(cap_avi_writer_add(w, frames[0], sizes[0]) != CAP_OK, "a later small frame got in");
+    CHECK(cap_avi_writer_close(w, err, sizeof(err)) == CAP_OK, "%s", err);
+    struct stat sb;
+    CHECK(stat(p, &sb) == 0 && (uint64_t)sb.st_size == limit, "size %lld want %llu",
+          (long long)sb.st_size, (unsigned long long)limit);
+    readout r;
+    read_all(p, &r);
+    CHECK(r.ok == 4 && r.corrupt == 0 && r.eof_reached, "limit file: %d frames", r.ok);
+}
+
 static void test_corrupt_frame(void) {
     char p[400];
     path_in(p, sizeof(p), "corrupt.avi");
@@ -374,6 +400,7 @@ int main(void) {
     }
     test_round_trip();
     test_writer_refuses();
+    test_limit();
     test_corrupt_frame();
     test_truncated();
     test_idx1();
