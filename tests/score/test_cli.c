@@ -12,7 +12,8 @@
  *    0..n-1) and a 200-frame video of them, cut into 60-frame segments,
  *    scored identically with 1 and 3 threads (segment stitching does not
  *    depend on the thread count);
- *  - with SMILE_VIDEOS: SIGINT mid-run exits 130 and keeps the rows so far. */
+ *  - with SMILE_VIDEOS: SIGINT mid-run exits 130 and keeps the rows so far;
+ *    the H.264 video through FFmpeg gives a row for each of its 1800 frames. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -528,9 +529,41 @@ static void test_interrupt(const char *model) {
     free(r);
 }
 
+/* The FFmpeg path through the CLI: every frame of the shared H.264 video has
+ * its row(s), in order, at its presentation time, with two threads. */
+static void test_h264(const char *model) {
+    const char *vids = getenv("SMILE_VIDEOS");
+    char v[512];
+    snprintf(v, sizeof(v), "%s/smiles300_640x480_h264.mp4", vids ? vids : "");
+    if (!vids || access(v, R_OK) != 0) {
+        fprintf(stderr, "note: %s absent, H.264 check skipped\n", v);
+        g_skipped = 1;
+        return;
+    }
+    char out[400], err[400], csv[400];
+    P(out, "h.out"), P(err, "h.err"), P(csv, "h.csv");
+    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--threads", "2", v);
+    CHECK(rc == 0, "H.264 exit %d", rc);
+    int nr;
+    row *r = read_csv(csv, &nr);
+    long frames = 0, faces = 0, last = -1;
+    for (int i = 0; i < nr; i++) {
+        if (r[i].frame != last) {
+            CHECK(r[i].frame == last + 1, "frame %ld after %ld", r[i].frame, last);
+            frames++;
+        }
+        last = r[i].frame;
+        CHECK(fabs(r[i].t - r[i].frame / 30.0) < 0.01, "frame %ld at %g s", r[i].frame, r[i].t);
+        faces += r[i].face >= 0;
+    }
+    CHECK(frames == 1800, "%ld frames", frames);
+    CHECK(faces > 500, "%ld face rows", faces);
+    free(r);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: test_cli PATH/smile-score [basic|faces|interrupt|all]\n");
+        fprintf(stderr, "usage: test_cli PATH/smile-score [basic|faces|interrupt|h264|all]\n");
         return 2;
     }
     exe = argv[1];
@@ -548,6 +581,7 @@ int main(int argc, char **argv) {
     }
     if (all || strcmp(part, "faces") == 0) test_faces(model);
     if (all || strcmp(part, "interrupt") == 0) test_interrupt(model);
+    if (all || strcmp(part, "h264") == 0) test_h264(model);
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (!g_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
