@@ -183,57 +183,76 @@ static void gemv_n(int N, int K, const float *a, int astride, const float *B, in
     }
 }
 
-/* sum over k in [k0, k1) of a[k] b[k] with 16 partial sums (vectorisable
- * without reassociation) */
-__attribute__((always_inline)) static inline float dot_block(const float *restrict a,
-                                                             const float *restrict b, int n)
+/* C[M,N] += A[M,K] B[N,K]^T with both operands contiguous in k (dense
+ * forward, conv weight gradients): 4x4 blocks of dot products vectorised
+ * along k, k-blocked so the rows stay in cache. No packing, so the weights
+ * stream from memory once, and a C element's sum does not depend on M or N
+ * (a sample gets the same bits alone or in a batch). */
+#define KD 2048
+
+/* R rows of A (R = 4, or 1 for the leftovers) against 4 rows of B */
+__attribute__((always_inline)) static inline void dot_tile(int R, const float *const *a,
+                                                           const float *const *b, int kn,
+                                                           float *C, int ldc, int ncols)
 {
-    float acc[16] = {0};
-    int k = 0;
-    for (; k + 16 <= n; k += 16)
-        for (int l = 0; l < 16; l++)
-            acc[l] += a[k + l] * b[k + l];
-    float part = 0.0f;
-    for (; k < n; k++)
-        part += a[k] * b[k];
-    for (int l = 0; l < 16; l++)
-        part += acc[l];
-    return part;
+    int kv = kn / 16 * 16;
+    v16 acc[4][4];
+    memset(acc, 0, sizeof acc);
+    for (int k = 0; k < kv; k += 16) {
+        v16 av[4], bv[4];
+        for (int r = 0; r < R; r++)
+            memcpy(&av[r], a[r] + k, sizeof av[r]);
+        for (int c = 0; c < 4; c++)
+            memcpy(&bv[c], b[c] + k, sizeof bv[c]);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++)
+                acc[r][c] += av[r] * bv[c];
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < ncols; c++) {
+            float t[16], sum = 0.0f;
+            memcpy(t, &acc[r][c], sizeof t);
+            for (int l = 0; l < 16; l++)
+                sum += t[l];
+            for (int k = kv; k < kn; k++)
+                sum += a[r][k] * b[c][k];
+            C[(size_t)r * ldc + c] += sum;
+        }
 }
 
-/* c[N] += a[K] . rows of Bt[N,K]: dot products, four rows at a time so each
- * load of a feeds four multiply-adds */
 NN_CLONES
-static void gemv_t(int N, int K, const float *a, const float *Bt, int ldb, float *c)
+static void gemm_nt_dot(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                        float *C, int ldc)
 {
-    int j = 0;
-    for (; j + 4 <= N; j += 4) {
-        const float *b0 = Bt + (size_t)j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-        float acc[4][16] = {{0}};
-        int k = 0;
-        for (; k + 16 <= K; k += 16)
-            for (int l = 0; l < 16; l++) {
-                float av = a[k + l];
-                acc[0][l] += av * b0[k + l];
-                acc[1][l] += av * b1[k + l];
-                acc[2][l] += av * b2[k + l];
-                acc[3][l] += av * b3[k + l];
+    for (int k0 = 0; k0 < K; k0 += KD) {
+        int kn = K - k0 < KD ? K - k0 : KD;
+        for (int j0 = 0; j0 < N; j0 += 4) {
+            const float *b[4];
+            for (int c = 0; c < 4; c++) /* past N: repeat the last row, result unused */
+                b[c] = B + (size_t)(j0 + c < N ? j0 + c : N - 1) * ldb + k0;
+            int nc = N - j0 < 4 ? N - j0 : 4;
+            int i0 = 0;
+            for (; i0 + 4 <= M; i0 += 4) {
+                const float *a[4];
+                for (int r = 0; r < 4; r++)
+                    a[r] = A + (size_t)(i0 + r) * lda + k0;
+                dot_tile(4, a, b, kn, C + (size_t)i0 * ldc + j0, ldc, nc);
             }
-        float p[4] = {0, 0, 0, 0};
-        for (; k < K; k++) {
-            float av = a[k];
-            p[0] += av * b0[k];
-            p[1] += av * b1[k];
-            p[2] += av * b2[k];
-            p[3] += av * b3[k];
+            for (; i0 < M; i0++) {
+                const float *a[1] = {A + (size_t)i0 * lda + k0};
+                dot_tile(1, a, b, kn, C + (size_t)i0 * ldc + j0, ldc, nc);
+            }
         }
-        for (int l = 0; l < 16; l++)
-            for (int r = 0; r < 4; r++)
-                p[r] += acc[r][l];
-        c[j] += p[0], c[j + 1] += p[1], c[j + 2] += p[2], c[j + 3] += p[3];
     }
-    for (; j < N; j++)
-        c[j] += dot_block(a, Bt + (size_t)j * ldb, K);
+}
+
+void nn_sgemm_nt_dot(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                     float *C, int ldc)
+{
+    if (M > 0 && N > 0 && K > 0)
+        gemm_nt_dot(M, N, K, A, lda, B, ldb, C, ldc);
 }
 
 void nn_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
@@ -244,8 +263,8 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, cons
             memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
     if (M <= 0 || N <= 0 || K <= 0)
         return;
-    if (M == 1 && tb && !ta) {
-        gemv_t(N, K, A, B, ldb, C);
+    if (tb && !ta && K >= 256) {
+        gemm_nt_dot(M, N, K, A, lda, B, ldb, C, ldc);
         return;
     }
     if (M == 1 && !tb) {

@@ -106,6 +106,10 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, const float *
 void nn_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc, float *pack);
 size_t nn_gemm_pack_floats(void);
+/* C[M,N] += A[M,K] B[N,K]^T by dot products: each C element's bits depend
+ * only on its row of A and row of B (dense layers: batch-independent). */
+void nn_sgemm_nt_dot(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                     float *C, int ldc);
 void nn_sigmoid_fwd(const float *x, float *y, size_t n);
 void nn_softmax_fwd(const float *x, float *y, int n);
 

@@ -564,7 +564,7 @@ void nn_run_forward(const nn_net *net, nn_ws *ws, int batch, int upto, int train
             int I = (int)nn_layer_in_size(l), O = l->out_c;
             for (int s = 0; s < batch; s++)
                 memcpy(y + (size_t)s * O, b, (size_t)O * sizeof(float));
-            nn_sgemm(0, 1, batch, O, I, x, I, w, I, 1.0f, y, O, pack);
+            nn_sgemm_nt_dot(batch, O, I, x, I, w, I, y, O);
             break;
         }
         case NN_L_FLATTEN: memcpy(y, x, n * sizeof(float)); break;

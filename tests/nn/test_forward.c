@@ -194,8 +194,39 @@ static void test_threads(void)
     nn_net_free(net);
 }
 
+/* a sample's output does not depend on the batch it is in */
+static void test_batch_independent(void)
+{
+    const char *const *names = nn_builtin_names();
+    for (int i = 0; names[i]; i++) {
+        nn_net *net;
+        nn_error err;
+        REQUIRE(nn_net_builtin(names[i], 2, &net, &err) == NN_OK, "%s", err.msg);
+        nn_net_init_params(net, 21);
+        const nn_input_spec *in = nn_net_input(net);
+        size_t n = (size_t)in->width * in->height * in->channels;
+        nn_ctx *c1, *c5;
+        REQUIRE(nn_ctx_new(net, 1, &c1, &err) == NN_OK && nn_ctx_new(net, 5, &c5, &err) == NN_OK,
+                "%s", err.msg);
+        float *x = nn_ctx_input(c5);
+        for (size_t k = 0; k < 5 * n; k++)
+            x[k] = sinf(0.37f * (float)k);
+        const float *y5 = nn_forward(c5, x, 5);
+        for (int s = 0; s < 5; s++) {
+            const float *y1 = nn_forward(c1, x + s * n, 1);
+            CHECK(memcmp(y1, y5 + 2 * s, 2 * sizeof(float)) == 0,
+                  "%s: sample %d alone %.9g, in a batch %.9g", names[i], s, (double)y1[0],
+                  (double)y5[2 * s]);
+        }
+        nn_ctx_free(c1);
+        nn_ctx_free(c5);
+        nn_net_free(net);
+    }
+}
+
 int main(void)
 {
+    test_batch_independent();
     test_stability();
     test_no_alloc();
     test_threads();

@@ -10,7 +10,7 @@
 
 static nn_rng rng;
 
-static void check(int ta, int tb, int M, int N, int K, float beta, float *pack)
+static void check(int ta, int tb, int M, int N, int K, float beta, float *pack, int dot)
 {
     int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
     size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb,
@@ -22,7 +22,10 @@ static void check(int ta, int tb, int M, int N, int K, float beta, float *pack)
         B[i] = nn_rng_uniform(&rng) * 2 - 1;
     for (size_t i = 0; i < nc; i++)
         C0[i] = C[i] = nn_rng_uniform(&rng) * 2 - 1;
-    nn_sgemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, pack);
+    if (dot) /* the dense layers' dot-product path: C += A B^T */
+        nn_sgemm_nt_dot(M, N, K, A, lda, B, ldb, C, ldc);
+    else
+        nn_sgemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, pack);
     double worst = 0;
     int pad_ok = 1;
     for (int i = 0; i < M; i++) {
@@ -37,8 +40,8 @@ static void check(int ta, int tb, int M, int N, int K, float beta, float *pack)
         for (int j = N; j < ldc; j++) /* columns beyond N are not C's */
             pad_ok &= C[(size_t)i * ldc + j] == C0[(size_t)i * ldc + j];
     }
-    CHECK(worst < 1e-5, "ta=%d tb=%d M=%d N=%d K=%d beta=%g: error %g", ta, tb, M, N, K,
-          (double)beta, worst);
+    CHECK(worst < 1e-5, "ta=%d tb=%d M=%d N=%d K=%d beta=%g dot=%d: error %g", ta, tb, M, N, K,
+          (double)beta, dot, worst);
     CHECK(pad_ok, "ta=%d tb=%d M=%d N=%d K=%d: wrote past N", ta, tb, M, N, K);
     free(A);
     free(B);
@@ -53,13 +56,15 @@ int main(void)
     static const int shapes[][3] = {
         {1, 1, 1},    {1, 64, 700}, {1, 37, 5},   {2, 3, 4},     {7, 33, 9},
         {8, 32, 128}, {9, 31, 129}, {50, 196, 500}, {64, 1024, 9}, {130, 70, 260},
-        {16, 1100, 20}, {3, 2100, 3}, {17, 5, 300},
+        {16, 1100, 20}, {3, 2100, 3}, {17, 5, 300}, {5, 6, 4500}, {1, 9, 4099},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
                 for (int b = 0; b < 2; b++)
-                    check(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], (float)b, pack);
+                    check(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], (float)b, pack, 0);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        check(0, 1, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, pack, 1);
     /* repeatable: the same call twice gives the same bits */
     enum { M = 20, N = 70, K = 300 };
     float *A = malloc(M * K * 4), *B = malloc(K * N * 4), *C1 = malloc(M * N * 4),
