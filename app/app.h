@@ -23,6 +23,7 @@ typedef struct {
     char *screenshot;      /* test aid: PNG of the drawing area once faces show */
     char *open_dialog;     /* test aid: "preferences", "shortcuts" or "about" */
     gboolean verbose;
+    int64_t started_us;    /* g_get_monotonic_time() at main() */
 } app_options;
 
 typedef struct app_ui app_ui;

@@ -92,6 +92,7 @@ static void on_shutdown(GtkApplication *app, gpointer data)
 
 int main(int argc, char **argv)
 {
+    opts.started_us = g_get_monotonic_time();
     setlocale(LC_ALL, "");
     /* SMILE_LOCALEDIR lets an uninstalled build find its translations */
     const char *localedir = g_getenv("SMILE_LOCALEDIR");

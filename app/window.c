@@ -402,7 +402,8 @@ static void on_frame_ready(void *user)
     int64_t now = g_get_monotonic_time();
     if (!ui->first_frame_us) {
         ui->first_frame_us = now;
-        ui_log(ui, "first frame %dx%d", f->width, f->height);
+        ui_log(ui, "first frame %dx%d, %.0f ms after start", f->width, f->height,
+               (double)(now - ui->start_us) / 1000.0);
     }
     /* frames per second over the last second */
     ui->fps_count++;
@@ -1277,7 +1278,7 @@ app_ui *app_ui_new(GtkApplication *app, const app_options *opt)
     ui->latency_ms = -1;
     ui->fps = -1;
     ui->state = WK_IDLE;
-    ui->start_us = g_get_monotonic_time();
+    ui->start_us = opt->started_us ? opt->started_us : g_get_monotonic_time();
     app_settings_init(&ui->settings);
     ui->settings_path = app_settings_path();
     GError *err = NULL;
@@ -1338,6 +1339,8 @@ app_ui *app_ui_new(GtkApplication *app, const app_options *opt)
         gtk_application_set_accels_for_action(app, accels[i].action, accels[i].accels);
 
     gtk_widget_show_all(ui->window);
+    ui_log(ui, "window shown %.0f ms after start",
+           (double)(g_get_monotonic_time() - ui->start_us) / 1000.0);
     gtk_stack_set_visible_child_name(GTK_STACK(ui->stack), "empty");
     gtk_widget_set_sensitive(ui->snap_button, FALSE);
     gtk_widget_set_sensitive(ui->record_button, FALSE);
