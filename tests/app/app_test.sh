@@ -74,6 +74,9 @@ stop_app() {
     rc=$?
     APID=""
     [ $rc -eq 0 ] || fail "the app exited with status $rc"
+    if grep -E "CRITICAL|Gtk-WARNING|GLib-GObject-WARNING" "$T/log"; then
+        fail "GTK or GLib complained"
+    fi
 }
 
 stat_of() { # KEY: a number from the last stats line
@@ -245,6 +248,19 @@ corrupt)
     [ "${drawn:-0}" -ge 10 ] || fail "only ${drawn:-0} frames drawn between the damaged ones"
     grep -q "infobar:" "$T/log" && fail "damaged frames made the app complain"
     echo "ok: $corrupt damaged frames dropped silently, $drawn drawn"
+    ;;
+dialogs)
+    # Preferences, Keyboard Shortcuts and About open over the live view without
+    # GTK complaining
+    for d in preferences shortcuts about; do
+        start_app --open-dialog "$d"
+        wait_for "first frame"
+        sleep 1
+        import -window root "$T/$d.png" || fail "import could not grab the screen"
+        stop_app
+        "$SMILE_APP_CHECK" colors "$T/$d.png" 20 || fail "the $d dialog left the screen blank"
+    done
+    echo "ok: dialogs open cleanly"
     ;;
 persist)
     # the camera is remembered by its name, wherever its node is next time
