@@ -408,7 +408,8 @@ static ds_status list_dir(const char *dir, int want_dirs, names *out, char *err,
         out->n++;
     }
     closedir(d);
-    qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    if (out->n)
+        qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
     return DS_OK;
 }
 

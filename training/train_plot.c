@@ -200,6 +200,7 @@ static void draw_plot(cairo_t *cr, double X0, double Y0, double W, double H, con
         cairo_set_source_rgb(cr, c[0], c[1], c[2]);
         double dash[2] = {6, 4};
         cairo_set_dash(cr, dash, s[k].dashed ? 2 : 0, 0);
+        cairo_set_line_width(cr, 3);
         cairo_move_to(cr, R - 130, ly - 4);
         cairo_line_to(cr, R - 105, ly - 4);
         cairo_stroke(cr);
