@@ -1060,8 +1060,7 @@ static void on_about(GSimpleAction *a, GVariant *v, gpointer data)
                           _("Watches a webcam and shows how much each face is laughing."),
                           "license-type", GTK_LICENSE_MIT_X11, "authors", authors,
                           /* TRANSLATORS: your name(s), one a line */
-                          "translator-credits", _("translator-credits"), "website",
-                          "https://github.com/smile-detector/smile-detector", NULL);
+                          "translator-credits", _("translator-credits"), NULL);
 }
 
 static void on_fullscreen(GSimpleAction *a, GVariant *v, gpointer data)
