@@ -48,6 +48,7 @@ struct face_detector {
     long *cls_sum;
     int grp_cap;
     long windows;
+    int (*lbp_ofs)[16]; /* LBP cascades: the 4x4 grid of integral points per node */
     int simd;    /* AVX2 lockstep scan (stump cascades on CPUs that have it) */
     int *rowres; /* per grid position of a row: the cascade's verdict */
     size_t rowres_cap;
@@ -77,7 +78,11 @@ face_status face_detector_new(const char *cascade_path, face_detector **out, cha
     face_detector *d = calloc(1, sizeof *d);
     if (d)
         d->ev = malloc(sizeof(eval_stump) * (size_t)c->nnodes);
-    if (!d || !d->ev) {
+    if (d && c->lbp)
+        d->lbp_ofs = malloc(sizeof(int[16]) * (size_t)c->nnodes);
+    if (!d || !d->ev || (c->lbp && !d->lbp_ofs)) {
+        if (d)
+            free(d->ev);
         free(d);
         haar_cascade_free(c);
         if (err && errlen)
@@ -87,7 +92,7 @@ face_status face_detector_new(const char *cascade_path, face_detector **out, cha
     d->c = c;
 #ifdef HAVE_AVX2_PATH
     __builtin_cpu_init();
-    d->simd = c->stumps_only && __builtin_cpu_supports("avx2") && !getenv("FACE_DETECT_SCALAR");
+    d->simd = c->stumps_only && !c->lbp && __builtin_cpu_supports("avx2") && !getenv("FACE_DETECT_SCALAR");
 #endif
     d->norm_area = (double)(c->win_w - 2) * (c->win_h - 2);
     *out = d;
@@ -115,6 +120,7 @@ void face_detector_free(face_detector *d)
     free(d->cls_n);
     free(d->cls_sum);
     free(d->rowres);
+    free(d->lbp_ofs);
     free(d);
 }
 
@@ -153,6 +159,11 @@ static void set_stride(face_detector *d, int stride)
             d->ev[t].right = c->leaves[c->trees[t].first_leaf + 1];
         }
     rect_offsets(d->nofs, 1, 1, c->win_w - 2, c->win_h - 2, stride);
+    for (int i = 0; c->lbp && i < c->nnodes; i++) {
+        const haar_rect *r = &c->features[c->nodes[i].feature].r[0];
+        for (int k = 0; k < 16; k++)
+            d->lbp_ofs[i][k] = (r->y + (k / 4) * r->h) * stride + r->x + (k % 4) * r->w;
+    }
     d->stride = stride;
 }
 
@@ -181,11 +192,50 @@ static inline float feature_value(const eval_stump *e, const uint32_t *p)
     return r;
 }
 
+/* OpenCV's multi-block LBP code: the centre block's sum against its 8
+ * neighbours, clockwise from the top-left. */
+static inline int lbp_code(const uint32_t *p, const int o[16])
+{
+#define BS(a, b, c2, d2) ((int32_t)(p[o[a]] - p[o[b]] - p[o[c2]] + p[o[d2]]))
+    int32_t cv = BS(5, 6, 9, 10);
+    return (BS(0, 1, 4, 5) >= cv ? 128 : 0) | (BS(1, 2, 5, 6) >= cv ? 64 : 0) |
+           (BS(2, 3, 6, 7) >= cv ? 32 : 0) | (BS(6, 7, 10, 11) >= cv ? 16 : 0) |
+           (BS(10, 11, 14, 15) >= cv ? 8 : 0) | (BS(9, 10, 13, 14) >= cv ? 4 : 0) |
+           (BS(8, 9, 12, 13) >= cv ? 2 : 0) | (BS(4, 5, 8, 9) >= cv ? 1 : 0);
+#undef BS
+}
+
+static int run_lbp(const face_detector *d, const uint32_t *p)
+{
+    const haar_cascade *c = d->c;
+    for (int s = 0; s < c->nstages; s++) {
+        const haar_stage *st = &c->stages[s];
+        double sum = 0;
+        for (int t = 0; t < st->ntrees; t++) {
+            const haar_tree *tr = &c->trees[st->first_tree + t];
+            int idx = 0;
+            do {
+                int node = tr->first_node + idx;
+                int code = lbp_code(p, d->lbp_ofs[node]);
+                const int32_t *sub = c->subsets + 8 * node;
+                idx = ((uint32_t)sub[code >> 5] & (1u << (code & 31))) ? c->nodes[node].left
+                                                                        : c->nodes[node].right;
+            } while (idx > 0);
+            sum += c->leaves[tr->first_leaf - idx];
+        }
+        if (sum < st->threshold)
+            return -s;
+    }
+    return 1;
+}
+
 /* The cascade at one window: 1 = face, -k = rejected by stage k, -1 also for
  * a flat window (as OpenCV's runAt). */
 static int run_window(const face_detector *d, const uint32_t *p, const uint32_t *q)
 {
     const haar_cascade *c = d->c;
+    if (c->lbp) /* LBP codes are contrast-free: no variance test */
+        return run_lbp(d, p);
     int32_t vs = rsum(p, d->nofs);
     uint32_t vq = q[d->nofs[0]] - q[d->nofs[1]] - q[d->nofs[2]] + q[d->nofs[3]];
     double nf = d->norm_area * vq - (double)vs * vs;

@@ -24,7 +24,8 @@ typedef struct {
     const char *stack[MAX_DEPTH];
     int depth;
     GString *text;
-    GArray *stages, *trees, *nodes, *leaves, *features;
+    GArray *stages, *trees, *nodes, *leaves, *features, *subsets;
+    int lbp;
     int win_w, win_h, max_cat;
     int saw_cascade, saw_boost, saw_haar, old_format;
     char err[400];
@@ -153,11 +154,16 @@ static void on_end(GMarkupParseContext *ctx, const char *name, gpointer user, GE
             st->saw_boost = 1;
         } else if (strcmp(name, "featureType") == 0) {
             g_strstrip(st->text->str);
-            if (strcmp(st->text->str, "HAAR") != 0) {
-                fail(st, error, "featureType '%s': only HAAR cascades are supported", st->text->str);
+            if (strcmp(st->text->str, "HAAR") == 0) {
+                st->saw_haar = 1;
+            } else if (strcmp(st->text->str, "LBP") == 0) {
+                st->saw_haar = 1;
+                st->lbp = 1;
+            } else {
+                fail(st, error, "featureType '%s': only HAAR and LBP cascades are supported",
+                     st->text->str);
                 goto done;
             }
-            st->saw_haar = 1;
         } else if ((strcmp(name, "width") == 0 || strcmp(name, "height") == 0) &&
                    strcmp(parent, "cascade") == 0) {
             int x;
@@ -167,8 +173,9 @@ static void on_end(GMarkupParseContext *ctx, const char *name, gpointer user, GE
             }
             *(name[0] == 'w' ? &st->win_w : &st->win_h) = x;
         } else if (strcmp(name, "maxCatCount") == 0) {
-            if (!parse_int_text(text, &st->max_cat) || st->max_cat != 0) {
-                fail(st, error, "maxCatCount '%s': categorical (LBP) features are not supported",
+            if (!parse_int_text(text, &st->max_cat) ||
+                (st->max_cat != 0 && !(st->lbp && st->max_cat == 256))) {
+                fail(st, error, "maxCatCount '%s': want 0 (HAAR) or 256 (LBP, after featureType)",
                      text);
                 goto done;
             }
@@ -185,8 +192,10 @@ static void on_end(GMarkupParseContext *ctx, const char *name, gpointer user, GE
                 goto done;
             }
             int n = parse_numbers(text, v, 64);
-            if (n <= 0 || n % 4 != 0) {
-                fail(st, error, "internalNodes needs groups of 'left right feature threshold'");
+            int step = st->max_cat ? 11 : 4; /* left right feature (subset[8] | threshold) */
+            if (n <= 0 || n % step != 0) {
+                fail(st, error, "internalNodes needs groups of %s",
+                     st->max_cat ? "'left right feature subset[8]'" : "'left right feature threshold'");
                 goto done;
             }
             haar_tree *t = &g_array_index(st->trees, haar_tree, st->trees->len - 1);
@@ -194,15 +203,25 @@ static void on_end(GMarkupParseContext *ctx, const char *name, gpointer user, GE
                 fail(st, error, "a weak classifier with two internalNodes");
                 goto done;
             }
-            for (int i = 0; i < n; i += 4) {
-                haar_node nd = {(int)v[i + 2], (float)v[i + 3], (int)v[i], (int)v[i + 1]};
+            for (int i = 0; i < n; i += step) {
+                haar_node nd = {(int)v[i + 2], st->max_cat ? 0.f : (float)v[i + 3], (int)v[i],
+                                (int)v[i + 1]};
                 if (v[i] != (int)v[i] || v[i + 1] != (int)v[i + 1] || v[i + 2] != (int)v[i + 2]) {
                     fail(st, error, "internalNodes: node indices must be integers");
                     goto done;
                 }
                 g_array_append_val(st->nodes, nd);
+                for (int k = 0; st->max_cat && k < 8; k++) {
+                    double w = v[i + 3 + k];
+                    if (w != (double)(int64_t)w || w < -2147483648.0 || w > 4294967295.0) {
+                        fail(st, error, "internalNodes: category subsets must be 32-bit integers");
+                        goto done;
+                    }
+                    int32_t word = (int32_t)(uint32_t)(int64_t)w;
+                    g_array_append_val(st->subsets, word);
+                }
             }
-            t->nnodes = n / 4;
+            t->nnodes = n / step;
         } else if (strcmp(name, "leafValues") == 0) {
             if (st->trees->len == 0) {
                 fail(st, error, "leafValues outside a weak classifier");
@@ -242,9 +261,20 @@ static void on_end(GMarkupParseContext *ctx, const char *name, gpointer user, GE
                 fail(st, error, "tilted features are not supported");
                 goto done;
             }
-        } else if (strcmp(name, "rect") == 0) {
-            fail(st, error, "an LBP feature: only HAAR cascades are supported");
-            goto done;
+        } else if (strcmp(name, "rect") == 0 && strcmp(up(st, 2), "features") == 0) {
+            if (!st->lbp || st->features->len == 0) {
+                fail(st, error, "an LBP <rect> in a cascade whose featureType is not LBP");
+                goto done;
+            }
+            haar_feature *f = &g_array_index(st->features, haar_feature, st->features->len - 1);
+            if (parse_numbers(text, v, 4) != 4 || f->nrects != 0 || v[0] != (int)v[0] ||
+                v[1] != (int)v[1] || v[2] != (int)v[2] || v[3] != (int)v[3]) {
+                fail(st, error, "feature %u: an LBP rect needs integer 'x y w h'",
+                     st->features->len - 1);
+                goto done;
+            }
+            haar_rect r = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], 0.f};
+            f->r[f->nrects++] = r;
         }
     }
 done:
@@ -261,7 +291,11 @@ static int validate(parse_state *st, haar_cascade *c, char *msg, size_t len)
         return 0;
     }
     if (!st->saw_boost || !st->saw_haar) {
-        snprintf(msg, len, "missing stageType BOOST or featureType HAAR");
+        snprintf(msg, len, "missing stageType BOOST or featureType HAAR/LBP");
+        return 0;
+    }
+    if (st->lbp && (st->max_cat != 256 || c->nsubsets != 8 * c->nnodes)) {
+        snprintf(msg, len, "LBP cascade needs maxCatCount 256 and 8 subset words per node");
         return 0;
     }
     if (!c->win_w || !c->win_h) {
@@ -314,10 +348,11 @@ static int validate(parse_state *st, haar_cascade *c, char *msg, size_t len)
             snprintf(msg, len, "feature %d has no rectangles", i);
             return 0;
         }
+        int span = c->lbp ? 3 : 1; /* an LBP feature is a 3x3 grid of blocks */
         for (int k = 0; k < f->nrects; k++) {
             haar_rect *r = &f->r[k];
-            if (r->x < 0 || r->y < 0 || r->w <= 0 || r->h <= 0 || r->x + r->w > c->win_w ||
-                r->y + r->h > c->win_h) {
+            if (r->x < 0 || r->y < 0 || r->w <= 0 || r->h <= 0 || r->x + span * r->w > c->win_w ||
+                r->y + span * r->h > c->win_h) {
                 snprintf(msg, len, "feature %d: rectangle %d %d %d %d outside the %dx%d window",
                          i, r->x, r->y, r->w, r->h, c->win_w, c->win_h);
                 return 0;
@@ -337,6 +372,7 @@ void haar_cascade_free(haar_cascade *c)
     g_free(c->nodes);
     g_free(c->leaves);
     g_free(c->features);
+    g_free(c->subsets);
     g_free(c);
 }
 
@@ -359,6 +395,7 @@ haar_status haar_cascade_parse(const char *xml, size_t len, const char *origin, 
     st.nodes = g_array_new(FALSE, FALSE, sizeof(haar_node));
     st.leaves = g_array_new(FALSE, FALSE, sizeof(float));
     st.features = g_array_new(FALSE, FALSE, sizeof(haar_feature));
+    st.subsets = g_array_new(FALSE, FALSE, sizeof(int32_t));
     GMarkupParser parser = {on_start, on_end, on_text, NULL, NULL};
     st.ctx = g_markup_parse_context_new(&parser, 0, &st, NULL);
     GError *gerr = NULL;
@@ -385,10 +422,13 @@ haar_status haar_cascade_parse(const char *xml, size_t len, const char *origin, 
     c->nodes = (haar_node *)(void *)g_array_free(st.nodes, FALSE);
     c->leaves = (float *)(void *)g_array_free(st.leaves, FALSE);
     c->features = (haar_feature *)(void *)g_array_free(st.features, FALSE);
+    c->nsubsets = (int)st.subsets->len;
+    c->subsets = (int32_t *)(void *)g_array_free(st.subsets, FALSE);
+    c->lbp = st.lbp;
     char msg[300];
     if (status == HAAR_OK && !validate(&st, c, msg, sizeof msg)) {
-        set_err(err, errlen, "%s: unusable cascade: %s (expected a Haar cascade from Debian's "
-                "opencv-data package)", origin, msg);
+        set_err(err, errlen, "%s: unusable cascade: %s (expected a Haar or LBP cascade from "
+                "Debian's opencv-data package)", origin, msg);
         status = HAAR_ERR_FORMAT;
     }
     if (gerr)

@@ -2,15 +2,17 @@
  * opencv-data), read at run time with GLib's GMarkup and flattened into
  * arrays the detector walks without pointer chasing.
  *
- * Supported: "BOOST" stage type, "HAAR" features (upright; tilted features
- * are refused with a message), stumps and small trees (alt2's two-node
- * trees). LBP cascades are refused with a message naming the file.
+ * Supported: "BOOST" stage type; "HAAR" features (upright; tilted features
+ * are refused with a message) with stumps or small trees (alt2's two-node
+ * trees); "LBP" features (multi-block LBP, 256 categories, stumps whose
+ * node holds an 8-word category subset), as lbpcascade_frontalface*.xml.
  * Errors: HAAR_ERR_* plus a message naming the file, the line and, for a
  * missing file, the Debian package that ships it. Never aborts. */
 #ifndef HAAR_CASCADE_H
 #define HAAR_CASCADE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     HAAR_OK = 0,
@@ -56,6 +58,9 @@ typedef struct {
     int win_w, win_h;
     int nstages, ntrees, nnodes, nleaves, nfeatures;
     int stumps_only; /* every tree is one node (the default cascade) */
+    int lbp;         /* LBP features: r[0] is the block, subsets hold 8 words per node */
+    int32_t *subsets;
+    int nsubsets; /* words in subsets */
     haar_stage *stages;
     haar_tree *trees;
     haar_node *nodes;

@@ -1,4 +1,4 @@
-/* detect-pgm [--scale F] [--neighbors N] [--min S] FILE.pgm...: print
+/* detect-pgm [--cascade XML] [--scale F] [--neighbors N] [--min S] FILE.pgm...: print
  * "FILE x y w h" for each face our detector finds (used to compare with
  * tools/refgen/opencv_faces.py by hand). */
 #include <stdio.h>
@@ -15,12 +15,17 @@ int main(int argc, char **argv)
     p.min_neighbors = 5;
     p.min_w = p.min_h = 30;
     char err[512];
-    face_detector *d;
-    if (face_detector_new(NULL, &d, err, sizeof err) != FACE_OK) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
+    face_detector *d = NULL;
+    const char *cascade = NULL;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--cascade") == 0 && i + 1 < argc) {
+            cascade = argv[++i];
+            continue;
+        }
+        if (!d && face_detector_new(cascade, &d, err, sizeof err) != FACE_OK) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
         if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
             p.scale_factor = (float)atof(argv[++i]);
             continue;

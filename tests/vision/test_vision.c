@@ -8,7 +8,7 @@
  *             their first frame, local scans between full ones
  *   corrupt   bad frames (NULL, sizes, strides, noise, black, 1x1) never crash
  *   cascade   missing/malformed cascades give FACE_ERR_CASCADE naming the
- *             file and opencv-data; alt2 (trees) loads */
+ *             file and opencv-data; alt2 (trees) and LBP load */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -567,7 +567,22 @@ static int test_cascade(void)
     snprintf(path, sizeof path, "%s/badrect.xml", dir);
     write_file(path, bad_rect, strlen(bad_rect));
     expect_cascade_error(path, "outside");
-    expect_cascade_error("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml", "HAAR");
+    const char *hog = "<?xml version=\"1.0\"?><opencv_storage><cascade><stageType>BOOST</stageType>"
+                      "<featureType>HOG</featureType></cascade></opencv_storage>";
+    snprintf(path, sizeof path, "%s/hog.xml", dir);
+    write_file(path, hog, strlen(hog));
+    expect_cascade_error(path, "only HAAR and LBP");
+    unlink(path);
+    /* the LBP cascade loads as such */
+    face_detector *dl = NULL;
+    char e3[512];
+    CHECK(face_detector_new("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml",
+                            &dl, e3, sizeof e3) == FACE_OK,
+          "LBP: %s", e3);
+    if (dl) {
+        CHECK(face_detector_cascade(dl)->lbp && face_detector_cascade(dl)->win_w == 45, "LBP 45x45");
+        face_detector_free(dl);
+    }
     /* alt2 uses two-node trees: loads and runs */
     face_detector *d = NULL;
     char err[512];
