@@ -308,12 +308,13 @@ nn_status nn_net_load_memory(const void *data, size_t size, const char *origin, 
     in.crop.dx = rd_f32(p + 24);
     in.crop.dy = rd_f32(p + 28);
     in.crop.scale = rd_f32(p + 32);
-    in.equalize = (int)rd_u32(p + 36);
+    uint32_t eq = rd_u32(p + 36);
+    in.equalize = eq == 1;
     nn_error e2;
-    if (norm > NN_NORM_MEANSTD || in.equalize > 1 || nn_net_set_input(net, &in, &e2)) {
+    if (norm > NN_NORM_MEANSTD || eq > 1 || nn_net_set_input(net, &in, &e2)) {
         nn_seterr(err, "%s: byte %zu: bad input description: %s", origin, r.pos,
                   norm > NN_NORM_MEANSTD ? "unknown normalisation"
-                  : in.equalize > 1      ? "equalize flag is not 0 or 1"
+                  : eq > 1               ? "equalize flag is not 0 or 1"
                                          : e2.msg);
         goto fail;
     }

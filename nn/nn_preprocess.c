@@ -40,16 +40,11 @@ static void equalize(uint8_t *p, size_t n)
         p[i] = lut[p[i]];
 }
 
-nn_status nn_crop_grey_u8(const nn_input_spec *spec, const uint8_t *grey, int width, int height,
-                          int stride, float rx, float ry, float rw, float rh, uint8_t *out)
+/* The exact area average, pixel by pixel: the reference, and the path for
+ * images wider than the separable path's row buffer. */
+static void crop_direct(int OW, int OH, const uint8_t *grey, int width, int height, int stride,
+                        double rx, double ry, double sx, double sy, uint8_t *out)
 {
-    if (!spec || !grey || !out || width < 1 || height < 1 || stride < width || spec->width < 1 ||
-        spec->height < 1 || !(rw > 0.0f) || !(rh > 0.0f) || !isfinite(rx) || !isfinite(ry) ||
-        !isfinite(rw) || !isfinite(rh) || fabsf(rx) > 1e6f || fabsf(ry) > 1e6f || rw > 1e6f ||
-        rh > 1e6f)
-        return NN_ERR_ARG;
-    int OW = spec->width, OH = spec->height;
-    double sx = (double)rw / OW, sy = (double)rh / OH;
     for (int oy = 0; oy < OH; oy++) {
         /* source interval [y0, y1) of this output row; pixel i covers [i, i+1) */
         double y0 = ry + oy * sy, y1 = y0 + sy;
@@ -75,6 +70,63 @@ nn_status nn_crop_grey_u8(const nn_input_spec *spec, const uint8_t *grey, int wi
             out[(size_t)oy * OW + ox] = (uint8_t)clampi((int)lrint(v), 0, 255);
         }
     }
+}
+
+#define NN_CROP_MAX_COLS 8192
+
+/* Separable: each output row first sums its source rows (weighted by their
+ * vertical overlap) into a row buffer of the source columns it needs, then
+ * each output pixel sums that buffer over its horizontal overlap. Same
+ * result as crop_direct (up to rounding), several times faster. */
+static void crop_separable(int OW, int OH, const uint8_t *grey, int width, int height,
+                           int stride, double rx, double ry, double sx, double sy, uint8_t *out)
+{
+    /* source columns the rectangle touches, clamped into the image */
+    int cx0 = clampi((int)floor(rx), 0, width - 1);
+    int cx1 = clampi((int)ceil(rx + sx * OW), cx0 + 1, width);
+    int ncols = cx1 - cx0;
+    float racc[NN_CROP_MAX_COLS];
+    for (int oy = 0; oy < OH; oy++) {
+        double y0 = ry + oy * sy, y1 = y0 + sy;
+        int iy0 = (int)floor(y0), iy1 = (int)ceil(y1);
+        memset(racc, 0, (size_t)ncols * sizeof(float));
+        for (int iy = iy0; iy < iy1; iy++) {
+            float wy = (float)(fmin(y1, iy + 1.0) - fmax(y0, (double)iy));
+            if (wy <= 0.0f)
+                continue;
+            const uint8_t *row = grey + (size_t)clampi(iy, 0, height - 1) * stride + cx0;
+            for (int j = 0; j < ncols; j++)
+                racc[j] += wy * (float)row[j];
+        }
+        for (int ox = 0; ox < OW; ox++) {
+            double x0 = rx + ox * sx, x1 = x0 + sx;
+            int ix0 = (int)floor(x0), ix1 = (int)ceil(x1);
+            double acc = 0.0;
+            for (int ix = ix0; ix < ix1; ix++) {
+                double wx = fmin(x1, ix + 1.0) - fmax(x0, (double)ix);
+                if (wx > 0.0)
+                    acc += wx * racc[clampi(ix, cx0, cx1 - 1) - cx0];
+            }
+            double v = acc / (sx * sy);
+            out[(size_t)oy * OW + ox] = (uint8_t)clampi((int)lrint(v), 0, 255);
+        }
+    }
+}
+
+nn_status nn_crop_grey_u8(const nn_input_spec *spec, const uint8_t *grey, int width, int height,
+                          int stride, float rx, float ry, float rw, float rh, uint8_t *out)
+{
+    if (!spec || !grey || !out || width < 1 || height < 1 || stride < width || spec->width < 1 ||
+        spec->height < 1 || !(rw > 0.0f) || !(rh > 0.0f) || !isfinite(rx) || !isfinite(ry) ||
+        !isfinite(rw) || !isfinite(rh) || fabsf(rx) > 1e6f || fabsf(ry) > 1e6f || rw > 1e6f ||
+        rh > 1e6f)
+        return NN_ERR_ARG;
+    int OW = spec->width, OH = spec->height;
+    double sx = (double)rw / OW, sy = (double)rh / OH;
+    if (width <= NN_CROP_MAX_COLS)
+        crop_separable(OW, OH, grey, width, height, stride, rx, ry, sx, sy, out);
+    else
+        crop_direct(OW, OH, grey, width, height, stride, rx, ry, sx, sy, out);
     if (spec->equalize)
         equalize(out, (size_t)OW * OH);
     return NN_OK;
