@@ -1,5 +1,5 @@
 /* face-bench VIDEO.avi [--min-face N] [--interval N] [--frames N] [--arch NAME]
- *                      [--model FILE] [--detector-only]
+ *                      [--model FILE] [--cascade XML] [--detector-only]
  *
  * Times face_pipeline_process per frame of an MJPEG AVI (frames decoded to
  * grey with libjpeg-turbo outside the timed region) and prints key=value
@@ -64,7 +64,7 @@ static size_t collect(const uint8_t *p, size_t n, chunk *out, size_t max, size_t
 
 int main(int argc, char **argv)
 {
-    const char *video = NULL, *arch = "seed", *model_path = NULL;
+    const char *video = NULL, *arch = "seed", *model_path = NULL, *cascade = NULL;
     int min_face = 30, interval = -1, max_frames = 0, det_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--min-face") == 0 && i + 1 < argc)
@@ -77,6 +77,8 @@ int main(int argc, char **argv)
             arch = argv[++i];
         else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
             model_path = argv[++i];
+        else if (strcmp(argv[i], "--cascade") == 0 && i + 1 < argc)
+            cascade = argv[++i];
         else if (strcmp(argv[i], "--detector-only") == 0)
             det_only = 1;
         else
@@ -84,7 +86,7 @@ int main(int argc, char **argv)
     }
     if (!video) {
         fprintf(stderr, "usage: face-bench VIDEO.avi [--min-face N] [--interval N] [--frames N] "
-                        "[--arch NAME | --model FILE] [--detector-only]\n");
+                        "[--arch NAME | --model FILE] [--cascade XML] [--detector-only]\n");
         return 2;
     }
     FILE *f = fopen(video, "rb");
@@ -122,6 +124,7 @@ int main(int argc, char **argv)
     face_config cfg;
     face_config_defaults(&cfg);
     cfg.min_face = min_face;
+    cfg.cascade_path = cascade;
     if (interval > 0)
         cfg.full_scan_interval = interval;
     face_pipeline *fp;
@@ -130,7 +133,7 @@ int main(int argc, char **argv)
         return 1;
     }
     face_detector *det = NULL;
-    if (det_only && face_detector_new(NULL, &det, err, sizeof err) != FACE_OK) {
+    if (det_only && face_detector_new(cascade, &det, err, sizeof err) != FACE_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -175,8 +178,9 @@ int main(int argc, char **argv)
     }
     face_pipeline_stats st;
     face_pipeline_get_stats(fp, &st);
-    printf("video=%s frames=%ld size=%dx%d mode=%s min_face=%d interval=%d\n", video, decoded, w,
-           h, det_only ? "detector" : "pipeline", min_face, cfg.full_scan_interval);
+    printf("video=%s frames=%ld size=%dx%d mode=%s cascade=%s min_face=%d interval=%d\n", video,
+           decoded, w, h, det_only ? "detector" : "pipeline", cascade ? cascade : FACE_DEFAULT_CASCADE,
+           min_face, cfg.full_scan_interval);
     printf("cpu_ms_per_frame=%.3f wall_ms_per_frame=%.3f max_wall_ms=%.2f face_found=%.4f "
            "faces_per_frame=%.3f\n",
            1e3 * c_total / (decoded ? decoded : 1), 1e3 * t_total / (decoded ? decoded : 1),
