@@ -19,7 +19,7 @@ struct app_ui {
     GtkWidget *camera_combo, *mode_button, *snap_button, *record_button;
     GtkWidget *stack, *area;
     GtkWidget *empty_icon, *empty_title, *empty_hint;
-    GtkWidget *device_bar, *device_label, *device_retry;
+    GtkWidget *device_bar, *device_label;
     GtkWidget *model_bar, *model_label;
     GtkWidget *toast, *toast_label, *toast_open;
     GtkWidget *prefs;
@@ -240,12 +240,11 @@ static void on_toast_open(GtkButton *b, app_ui *ui)
     toast_hide(ui);
 }
 
-static void device_bar_show(app_ui *ui, GtkMessageType type, const char *text, gboolean retry)
+static void device_bar_show(app_ui *ui, GtkMessageType type, const char *text)
 {
     ui_log(ui, "infobar: %s", text);
     gtk_label_set_text(GTK_LABEL(ui->device_label), text);
     gtk_info_bar_set_message_type(GTK_INFO_BAR(ui->device_bar), type);
-    gtk_widget_set_visible(ui->device_retry, retry);
     gtk_info_bar_set_revealed(GTK_INFO_BAR(ui->device_bar), TRUE);
 }
 
@@ -791,7 +790,7 @@ static void state_in_words(app_ui *ui, const app_event *ev)
     case WK_DISCONNECTED:
         ui->was_lost = TRUE;
         device_bar_show(ui, GTK_MESSAGE_WARNING,
-                        _("The camera was disconnected. Waiting for it to come back…"), FALSE);
+                        _("The camera was disconnected. Waiting for it to come back…"));
         break;
     case WK_NO_DEVICE:
         if (ui->file_path) {
@@ -799,7 +798,7 @@ static void state_in_words(app_ui *ui, const app_event *ev)
             show_empty(ui, "video-x-generic-symbolic", _("Cannot open the video"), msg);
         } else if (ui->shown) {
             device_bar_show(ui, GTK_MESSAGE_WARNING,
-                            _("The camera was disconnected. Waiting for it to come back…"), FALSE);
+                            _("The camera was disconnected. Waiting for it to come back…"));
         } else {
             msg = g_strdup_printf(_("“%s” is not connected. Plug it in, choose another camera, "
                                     "or open a recorded video."),
@@ -812,7 +811,7 @@ static void state_in_words(app_ui *ui, const app_event *ev)
                                 "the picture will appear here."),
                               name);
         if (ui->shown)
-            device_bar_show(ui, GTK_MESSAGE_WARNING, msg, FALSE);
+            device_bar_show(ui, GTK_MESSAGE_WARNING, msg);
         else
             show_empty(ui, "camera-web-symbolic", _("The camera is busy"), msg);
         break;
@@ -820,7 +819,7 @@ static void state_in_words(app_ui *ui, const app_event *ev)
         msg = g_strdup(_("You are not allowed to use the camera. Ask your administrator to add "
                          "you to the “video” group, then log out and back in."));
         if (ui->shown)
-            device_bar_show(ui, GTK_MESSAGE_ERROR, msg, FALSE);
+            device_bar_show(ui, GTK_MESSAGE_ERROR, msg);
         else
             show_empty(ui, "action-unavailable-symbolic", _("The camera cannot be opened"), msg);
         break;
@@ -841,7 +840,7 @@ static void state_in_words(app_ui *ui, const app_event *ev)
         msg = g_strdup_printf(_("Something went wrong with %s: %s. Trying again…"), name,
                               ev->text ? ev->text : "");
         if (ui->shown && !ui->file_path)
-            device_bar_show(ui, GTK_MESSAGE_WARNING, msg, FALSE);
+            device_bar_show(ui, GTK_MESSAGE_WARNING, msg);
         else
             show_empty(ui, "dialog-warning-symbolic", _("The picture cannot be shown"), msg);
         break;
@@ -1075,12 +1074,6 @@ static void on_fullscreen(GSimpleAction *a, GVariant *v, gpointer data)
         gtk_window_fullscreen(GTK_WINDOW(ui->window));
 }
 
-static void on_retry(GtkButton *b, app_ui *ui)
-{
-    (void)b;
-    start_listing(ui);
-}
-
 /* ------------------------------------------------------------ building */
 
 static GtkWidget *header_bar(app_ui *ui)
@@ -1301,8 +1294,6 @@ app_ui *app_ui_new(GtkApplication *app, const app_options *opt)
 
     GtkWidget *vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
     ui->device_bar = info_bar(&ui->device_label, GTK_MESSAGE_WARNING, FALSE);
-    ui->device_retry = gtk_info_bar_add_button(GTK_INFO_BAR(ui->device_bar), _("_Retry"), 1);
-    g_signal_connect(ui->device_retry, "clicked", G_CALLBACK(on_retry), ui);
     ui->model_bar = info_bar(&ui->model_label, GTK_MESSAGE_INFO, TRUE);
     g_signal_connect(ui->model_bar, "response", G_CALLBACK(bar_response), NULL);
     gtk_box_pack_start(GTK_BOX(vbox), ui->device_bar, FALSE, FALSE, 0);
