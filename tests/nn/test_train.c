@@ -249,6 +249,61 @@ static void test_builtins(void)
     nn_net_free(net);
 }
 
+/* batchnorm's running statistics converge to the data's mean and unbiased
+ * variance, whatever the thread split (saved in the model file) */
+static void test_running_stats(int threads)
+{
+    nn_net *net;
+    nn_error err;
+    REQUIRE(nn_net_from_text("input 2 2 2\nbatchnorm\nflatten\ndense 2\n", "bn", &net, &err) ==
+                NN_OK, "%s", err.msg);
+    nn_net_init_params(net, 1);
+    nn_opt_config oc;
+    nn_opt_defaults(NN_OPT_SGD, &oc);
+    oc.lr = 1e-30f; /* parameters stay put; only the statistics move */
+    nn_trainer_config tc = {.max_batch = 8, .threads = threads, .seed = 1};
+    nn_trainer *tr;
+    REQUIRE(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_OK, "%s", err.msg);
+    float x[64];
+    int y[8] = {0};
+    nn_rng r;
+    nn_rng_seed(&r, 1);
+    for (int i = 0; i < 64; i++)
+        x[i] = (i / 4) % 2 ? 5.0f + 2.0f * nn_rng_normal(&r) : -3.0f + 0.5f * nn_rng_normal(&r);
+    for (int s = 0; s < 200; s++)
+        nn_trainer_step(tr, x, y, 8, NULL);
+    double m[2] = {0, 0}, v[2] = {0, 0};
+    for (int n = 0; n < 8; n++)
+        for (int c = 0; c < 2; c++)
+            for (int k = 0; k < 4; k++)
+                m[c] += x[n * 8 + c * 4 + k] / 32.0;
+    for (int n = 0; n < 8; n++)
+        for (int c = 0; c < 2; c++)
+            for (int k = 0; k < 4; k++)
+                v[c] += (x[n * 8 + c * 4 + k] - m[c]) * (x[n * 8 + c * 4 + k] - m[c]) / 31.0;
+    /* the running mean and variance are the first values of a saved model's
+     * batchnorm block: read them back through a save and load */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/nn-bn-%d.nnm", (int)getpid());
+    REQUIRE(nn_net_save(net, path, &err) == NN_OK, "%s", err.msg);
+    FILE *f = fopen(path, "rb");
+    REQUIRE(f, "reopen");
+    fseek(f, -4 - 4 * (long)(2 * 8 + 2 + 4), SEEK_END); /* dense block: 16 + 2 floats + header */
+    fseek(f, -4 * 4, SEEK_CUR);                          /* the 4 running values */
+    float st[4];
+    REQUIRE(fread(st, 4, 4, f) == 4, "read stats");
+    fclose(f);
+    unlink(path);
+    for (int c = 0; c < 2; c++) {
+        CHECK(fabs(st[c] - m[c]) < 1e-4 * (1 + fabs(m[c])), "threads=%d mean[%d] %g want %g",
+              threads, c, (double)st[c], m[c]);
+        CHECK(fabs(st[2 + c] - v[c]) < 1e-4 * (1 + v[c]), "threads=%d var[%d] %g want %g", threads,
+              c, (double)st[2 + c], v[c]);
+    }
+    nn_trainer_free(tr);
+    nn_net_free(net);
+}
+
 static void test_bad_input(void)
 {
     nn_net *net;
@@ -285,6 +340,8 @@ int main(void)
     test_deterministic(1);
     test_deterministic(2);
     test_resume();
+    test_running_stats(1);
+    test_running_stats(3);
     test_bad_input();
     free(xtr);
     free(xte);
