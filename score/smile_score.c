@@ -38,7 +38,7 @@
 #include "score_output.h"
 #include "score_plot.h"
 
-#define SEG_FRAMES_DEFAULT 600 /* 20 s at 30 fps */
+#define SEG_FRAMES_DEFAULT 300 /* 10 s at 30 fps: 2 workers share 1800 frames evenly */
 #define WARM_FRAMES 30      /* replayed before a segment: tracks and EMA settle */
 #define MAX_FACES 32
 #define FRAME_BUDGET (96u << 20) /* bytes of frames waiting for workers */
@@ -142,8 +142,6 @@ typedef struct {
     face_config fcfg;
     sc_input *inputs;
     int n_inputs;
-    int worker_error;
-    char worker_errmsg[512];
     /* progress */
     int progress_tty;
     double progress_last;

@@ -288,12 +288,11 @@ static void test_usage(void) {
 }
 
 static void test_main_run(const char *model) {
-    char out[400], err[400], csv[400], json[400], png[400], clip[400], cut[400], still[400];
+    char out[400], err[400], csv[400], json[400], clip[400], cut[400], still[400];
     char nojpg[400], missing[400], ann[400], plot[400];
     P(out, "m.out"), P(err, "m.err"), P(csv, "m.csv"), P(json, "m.jsonl");
     P(clip, "clip.avi"), P(cut, "clip-cut.avi"), P(still, "noface.png"), P(nojpg, "noface.jpg");
     P(missing, "missing.avi"), P(ann, "ann.avi"), P(plot, "plot.png");
-    (void)png;
     /* inputs */
     uint8_t grey[80 * 60];
     for (int i = 0; i < 80 * 60; i++) grey[i] = (uint8_t)(i % 80 * 3);
