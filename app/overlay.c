@@ -326,8 +326,15 @@ void overlay_draw(cairo_t *cr, int area_w, int area_h, const app_frame *f,
     cairo_restore(cr);
     cairo_surface_destroy(img);
 
-    PangoLayout *layout = pango_cairo_create_layout(cr);
     double vw = f->width * s, vh = f->height * s;
+    if (hud->stale) { /* old faces and scores would be misleading */
+        cairo_set_source_rgba(cr, 0, 0, 0, 0.55);
+        cairo_rectangle(cr, ox, oy, vw, vh);
+        cairo_fill(cr);
+        cairo_restore(cr);
+        return;
+    }
+    PangoLayout *layout = pango_cairo_create_layout(cr);
     if (hud->show_hud) {
         char buf[128];
         if (f->has_scores)

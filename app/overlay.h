@@ -30,6 +30,7 @@ typedef struct {
     double threshold;      /* smile shutter threshold 0..1 */
     double shutter_hold;   /* 0..1: how far the current smile is towards a shot */
     int recording;
+    int stale;             /* the source stopped: the last picture, dimmed, no overlay */
 } overlay_hud;
 
 void overlay_hud_defaults(overlay_hud *hud);

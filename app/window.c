@@ -291,6 +291,7 @@ static gboolean on_draw(GtkWidget *w, cairo_t *cr, app_ui *ui)
     hud.threshold = ui->settings.threshold;
     hud.shutter_hold = app_worker_shutter_progress(ui->worker);
     hud.recording = ui->recording;
+    hud.stale = ui->state != WK_LIVE;
     overlay_draw(cr, aw, ah, ui->shown, &hud);
     if (ui->shown && ui->shown->seq != ui->drawn_seq) {
         /* latency: from the frame leaving the camera queue to its overlay drawn */
@@ -855,6 +856,17 @@ static void on_event(const app_event *ev, void *user)
     switch (ev->kind) {
     case EV_STATE:
         ui->state = ev->state;
+        if (ev->state != WK_LIVE) {
+            ui->fps = -1; /* counted afresh when frames come back */
+            ui->fps_t0 = 0;
+            ui->fps_count = 0;
+        }
+        gtk_widget_queue_draw(ui->area);
+        /* photos and recordings only of a live picture */
+        for (const char *const *a = (const char *const[]){"snapshot", "record", NULL}; *a; a++)
+            g_simple_action_set_enabled(
+                G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(ui->window), *a)),
+                ev->state == WK_LIVE);
         ui_log(ui, "ui-state: %s", app_worker_state_name(ev->state));
         state_in_words(ui, ev);
         break;

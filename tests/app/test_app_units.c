@@ -205,6 +205,15 @@ static void test_overlay(void)
     CHECK(close_rgb(pixel(surf, 380, 200), col));
     CHECK(!close_rgb(pixel(surf, 100, 200), col));
 
+    /* a stopped source: the last picture dimmed, its old boxes gone */
+    hud.mirror = 0;
+    hud.stale = 1;
+    overlay_draw(cr, 640, 480, &f, &hud);
+    cairo_surface_flush(surf);
+    CHECK(!close_rgb(pixel(surf, 100, 200), col));
+    CHECK((pixel(surf, 400, 300) & 0xff) < 0x80 && (pixel(surf, 400, 300) & 0xff) > 0x20);
+    hud.stale = 0;
+
     /* no model: yellow boxes */
     f.has_scores = 0;
     hud.mirror = 0;
