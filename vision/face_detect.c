@@ -92,7 +92,11 @@ face_status face_detector_new(const char *cascade_path, face_detector **out, cha
     d->c = c;
 #ifdef HAVE_AVX2_PATH
     __builtin_cpu_init();
-    d->simd = c->stumps_only && !c->lbp && __builtin_cpu_supports("avx2") && !getenv("FACE_DETECT_SCALAR");
+    /* stump cascades; an LBP stump's left/right must be leaves 0 and 1 */
+    int lbp_ok = 1;
+    for (int i = 0; c->lbp && i < c->nnodes; i++)
+        lbp_ok &= c->nodes[i].left == 0 && c->nodes[i].right == -1;
+    d->simd = c->stumps_only && lbp_ok && __builtin_cpu_supports("avx2") && !getenv("FACE_DETECT_SCALAR");
 #endif
     d->norm_area = (double)(c->win_w - 2) * (c->win_h - 2);
     *out = d;
@@ -475,6 +479,65 @@ __attribute__((target("avx2"))) static void run8(const face_detector *d, const u
                     res[l] = 1;
     }
 }
+
+/* 8 LBP windows in lockstep (stump LBP cascades): the 16 grid points of each
+ * node are 8-wide loads, the code picks a subset bit per lane by a gather.
+ * Integer codes and double leaf sums: identical to run_lbp. */
+__attribute__((target("avx2"))) static void run8_lbp(const face_detector *d, const uint32_t *p,
+                                                     int step, int nlive, int *res)
+{
+    const haar_cascade *c = d->c;
+    int alive = (1 << nlive) - 1;
+    for (int l = 0; l < 8; l++)
+        res[l] = -1;
+    const __m256i one = _mm256_set1_epi32(1), m31 = _mm256_set1_epi32(31);
+    __m256d zero = _mm256_setzero_pd();
+    int node = 0;
+    for (int st = 0; st < c->nstages && alive; st++) {
+        const haar_stage *sg = &c->stages[st];
+        __m256d sum_lo = zero, sum_hi = zero;
+        for (int t = 0; t < sg->ntrees; t++, node++) {
+            const int *o = d->lbp_ofs[node];
+            __m256i g[16];
+            for (int k = 0; k < 16; k++)
+                g[k] = load8(p + o[k], step);
+#define B8(a, b, c2, e2) \
+    _mm256_add_epi32(_mm256_sub_epi32(_mm256_sub_epi32(g[a], g[b]), g[c2]), g[e2])
+            __m256i cv = B8(5, 6, 9, 10);
+            /* x >= cv  <=>  !(cv > x) */
+#define BIT(a, b, c2, e2, v) \
+    _mm256_andnot_si256(_mm256_cmpgt_epi32(cv, B8(a, b, c2, e2)), _mm256_set1_epi32(v))
+            __m256i code = _mm256_or_si256(
+                _mm256_or_si256(_mm256_or_si256(BIT(0, 1, 4, 5, 128), BIT(1, 2, 5, 6, 64)),
+                                _mm256_or_si256(BIT(2, 3, 6, 7, 32), BIT(6, 7, 10, 11, 16))),
+                _mm256_or_si256(_mm256_or_si256(BIT(10, 11, 14, 15, 8), BIT(9, 10, 13, 14, 4)),
+                                _mm256_or_si256(BIT(8, 9, 12, 13, 2), BIT(4, 5, 8, 9, 1))));
+#undef BIT
+#undef B8
+            __m256i word = _mm256_i32gather_epi32((const int *)(c->subsets + 8 * node),
+                                                  _mm256_srli_epi32(code, 5), 4);
+            __m256i bit = _mm256_and_si256(_mm256_srlv_epi32(word, _mm256_and_si256(code, m31)), one);
+            __m256 isleft = _mm256_castsi256_ps(_mm256_cmpeq_epi32(bit, one));
+            const haar_tree *tr = &c->trees[sg->first_tree + t];
+            __m256 leaf = _mm256_blendv_ps(_mm256_set1_ps(c->leaves[tr->first_leaf + 1]),
+                                           _mm256_set1_ps(c->leaves[tr->first_leaf]), isleft);
+            sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(leaf)));
+            sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(leaf, 1)));
+        }
+        __m256d th = _mm256_set1_pd((double)sg->threshold);
+        int fail = _mm256_movemask_pd(_mm256_cmp_pd(sum_lo, th, _CMP_LT_OQ)) |
+                   _mm256_movemask_pd(_mm256_cmp_pd(sum_hi, th, _CMP_LT_OQ)) << 4;
+        int died = alive & fail;
+        for (int l = 0; l < 8; l++)
+            if (died >> l & 1)
+                res[l] = -st;
+        alive &= ~fail;
+        if (st + 1 == c->nstages)
+            for (int l = 0; l < 8; l++)
+                if (alive >> l & 1)
+                    res[l] = 1;
+    }
+}
 #endif
 
 /* Integral and squared integral of img (w x h, stride w) into arrays of
@@ -741,9 +804,13 @@ int face_detect(face_detector *d, const uint8_t *grey, int width, int height, in
             if (d->simd) {
                 /* every grid position of the row, 8 at a time; then OpenCV's walk */
                 int ngrid = (xend + ystep - 1) / ystep;
-                for (int g = 0; g < ngrid; g += 8)
-                    run8(d, prow + g * ystep, qrow + g * ystep, ystep,
-                         ngrid - g < 8 ? ngrid - g : 8, d->rowres + g);
+                for (int g = 0; g < ngrid; g += 8) {
+                    int nl = ngrid - g < 8 ? ngrid - g : 8;
+                    if (c->lbp)
+                        run8_lbp(d, prow + g * ystep, ystep, nl, d->rowres + g);
+                    else
+                        run8(d, prow + g * ystep, qrow + g * ystep, ystep, nl, d->rowres + g);
+                }
                 for (int x = 0; x < xend; x += ystep) {
                     d->windows++;
                     int r = d->rowres[x / ystep];
