@@ -783,6 +783,8 @@ static void state_in_words(app_ui *ui, const app_event *ev)
             no_camera_state(ui);
         break;
     case WK_OPENING:
+        if (!ui->shown && !ui->file_path)
+            show_empty(ui, "camera-web-symbolic", _("Opening the camera…"), "");
         break;
     case WK_LIVE:
         device_bar_hide(ui);
