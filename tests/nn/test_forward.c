@@ -62,7 +62,16 @@ static void test_stability(void)
     nn_net_free(net);
 }
 
-#ifndef __SANITIZE_ADDRESS__
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define NN_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define NN_TEST_SANITIZED 1
+#endif
+
+#ifndef NN_TEST_SANITIZED
 /* Count every allocation by interposing glibc's allocator (sanitizer builds
  * bring their own malloc, so there only mallinfo2 is left, if anything). */
 extern void *__libc_malloc(size_t n);
