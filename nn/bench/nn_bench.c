@@ -161,8 +161,11 @@ int main(int argc, char **argv)
     nn_rng_seed(&rng, (uint64_t)seed);
     float *x = malloc(sizeof(float) * img * batch);
     int *labels = malloc(sizeof(int) * batch);
-    double *t_wall = malloc(sizeof(double) * (iters > train_iters ? iters : train_iters));
-    double *t_cpu = malloc(sizeof(double) * (iters > train_iters ? iters : train_iters));
+    int biters = iters / 20 > 10 ? iters / 20 : 10; /* batch-B forward calls */
+    int n_times = iters > train_iters ? iters : train_iters;
+    n_times = n_times > biters ? n_times : biters;
+    double *t_wall = malloc(sizeof(double) * n_times);
+    double *t_cpu = malloc(sizeof(double) * n_times);
     if (!x || !labels || !t_wall || !t_cpu) {
         fprintf(stderr, "nn-bench: out of memory\n");
         return 1;
@@ -198,7 +201,6 @@ int main(int argc, char **argv)
     printf("gflops_forward_batch1=%.2f\n", flops / fw * 1e-9);
 
     /* Batch-B forward throughput. */
-    int biters = iters / 20 > 10 ? iters / 20 : 10;
     for (int i = 0; i < 3; i++)
         sink += nn_forward(ctx, x, batch)[0];
     for (int i = 0; i < biters; i++) {
