@@ -146,8 +146,9 @@ static double draw_label(cairo_t *cr, PangoLayout *layout, const char *text, dou
     return w;
 }
 
+/* top_limit: the highest y a label may start at (below the fps readout). */
 static void draw_faces(cairo_t *cr, PangoLayout *layout, int area_w, int area_h,
-                       const app_frame *f, int mirror, double scale)
+                       const app_frame *f, int mirror, double scale, double top_limit)
 {
     char buf[64];
     for (int i = 0; i < f->n_faces; i++) {
@@ -177,7 +178,12 @@ static void draw_faces(cairo_t *cr, PangoLayout *layout, int area_w, int area_h,
             /* TRANSLATORS: label over a face box when there is no smile model */
             snprintf(buf, sizeof buf, "%s", _("Face"));
         }
-        draw_label(cr, layout, buf, px, 1, x, y - px * 1.6 - lw, 0, rgb);
+        /* Above the box when there is room; a face at the top edge gets its
+         * label just inside the box instead of under the fps readout. */
+        double ly = y - px * 1.6 - lw;
+        if (ly < top_limit)
+            ly = y + lw + 2;
+        draw_label(cr, layout, buf, px, 1, x, ly, 0, rgb);
     }
 }
 
@@ -357,7 +363,7 @@ void overlay_draw(cairo_t *cr, int area_w, int area_h, const app_frame *f,
         }
     }
     /* the faces last: nothing may hide a box */
-    draw_faces(cr, layout, area_w, area_h, f, hud->mirror, s);
+    draw_faces(cr, layout, area_w, area_h, f, hud->mirror, s, oy + (hud->show_hud ? 40 : 4));
     g_object_unref(layout);
     cairo_restore(cr);
 }
