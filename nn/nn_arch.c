@@ -450,6 +450,11 @@ nn_status nn_net_parse(const char *text, const char *origin, nn_net **out, nn_er
         }
         for (int t = 1 + npos; t < nt; t++) {
             char *eq = strchr(tok[t], '=');
+            if (!eq) {
+                nn_seterr(err, "%s:%d: %s: expected key=value, got '%s'", origin, lineno, name,
+                          tok[t]);
+                goto fail;
+            }
             *eq = 0;
             const char *key = tok[t], *val = eq + 1;
             int is_win = l->kind == NN_L_CONV || l->kind == NN_L_MAXPOOL ||

@@ -210,6 +210,8 @@ static void test_arch_errors(void)
     expect_arch_error("input 8 8 1\ndropout 1.5\n", "my.arch:2: dropout");
     expect_arch_error("input 8 8 1\ndense 0\n", "my.arch:2: dense: bad output count");
     expect_arch_error("input 8 8 1\nrelu stride=2\n", "my.arch:2: relu: unknown option");
+    /* found by fuzz-model_load: a bare word after key=value options */
+    expect_arch_error("input 8 8 1\nconv 4 3 stride=1 pad\n", "my.arch:2: conv: expected key=value");
     expect_arch_error("input 8 8 1\n", "no layers");
     expect_arch_error("", "empty architecture");
     expect_arch_error("input 65536 65536 4096\nrelu\n", "too large");
