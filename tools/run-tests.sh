@@ -44,12 +44,12 @@ if [ $# -eq 0 ] && command -v clang >/dev/null 2>&1; then
     if CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
             -Dbuildtype=debug && meson compile -C build-fuzz >build-fuzz.compile.log 2>&1; then
         for t in build-fuzz/fuzz/fuzz-*; do
-            [ -x "$t" ] || continue
+            [ -f "$t" ] && [ -x "$t" ] || continue
             name=$(basename "$t")
             corpus="$root/fuzz/corpus/${name#fuzz-}"
             work=$(mktemp -d)
             [ -d "$corpus" ] && cp -r "$corpus/." "$work/"
-            if "$t" -max_total_time=20 -rss_limit_mb=2048 "$work" >"build-fuzz/$name.log" 2>&1; then
+            if "$t" -max_total_time=20 -rss_limit_mb=2048 -artifact_prefix="$root/build-fuzz/" "$work" >"build-fuzz/$name.log" 2>&1; then
                 echo "FUZZ $name: ok ($(grep -c . "build-fuzz/$name.log") log lines)"
                 echo "$name" >>build-fuzz/passed
             else
