@@ -836,7 +836,17 @@ static void writer_loop(sc_ctx *c, sc_writer *wr) {
             break;
         }
         /* wait for new results of the head segment, or its end */
-        while (s->written == s->n_res && !s->done) wait_a_bit(c);
+        while (s->written == s->n_res && !s->done) {
+            /* Interrupted: the reader may have queued a segment after every
+             * worker left (it stops waiting for room on SIGINT). Nobody will
+             * run it, so claim it here, under the lock workers take it with. */
+            if (g_stop && !s->taken && s->produced_all) {
+                s->taken = 1;
+                s->done = 1;
+                break;
+            }
+            wait_a_bit(c);
+        }
         int from = s->written, to = s->n_res, done = s->done;
         pthread_mutex_unlock(&c->mu);
 
