@@ -11,5 +11,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libgtk-3-dev libglib2.0-dev libcairo2-dev libturbojpeg0-dev libpng-dev linux-libc-dev \
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
     opencv-data gettext appstream desktop-file-utils \
+    adwaita-icon-theme librsvg2-common \
     xvfb xauth x11-apps imagemagick fonts-dejavu-core >/dev/null
 echo "install-deps: all packages present"
