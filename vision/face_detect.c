@@ -421,6 +421,29 @@ __attribute__((target("avx2"))) static inline __m256i rsum8(const uint32_t *p, c
     return _mm256_add_epi32(_mm256_sub_epi32(_mm256_sub_epi32(a, b), c), e);
 }
 
+/* The end of stage st for 8 lockstep windows (both cascade kinds): lanes
+ * whose leaf sum is under the stage threshold leave with -st, as the scalar
+ * path reports them; after the last stage the survivors get 1. Returns the
+ * lanes still alive. */
+__attribute__((target("avx2"))) static inline int stage_end8(__m256d sum_lo, __m256d sum_hi,
+                                                             float threshold, int st, int nstages,
+                                                             int alive, int *res)
+{
+    __m256d th = _mm256_set1_pd((double)threshold);
+    int fail = _mm256_movemask_pd(_mm256_cmp_pd(sum_lo, th, _CMP_LT_OQ)) |
+               _mm256_movemask_pd(_mm256_cmp_pd(sum_hi, th, _CMP_LT_OQ)) << 4;
+    int died = alive & fail;
+    for (int l = 0; l < 8; l++)
+        if (died >> l & 1)
+            res[l] = -st;
+    alive &= ~fail;
+    if (st + 1 == nstages)
+        for (int l = 0; l < 8; l++)
+            if (alive >> l & 1)
+                res[l] = 1;
+    return alive;
+}
+
 __attribute__((target("avx2"))) static void run8(const face_detector *d, const uint32_t *p,
                                                  const uint32_t *q, int step, int nlive,
                                                  int *res)
@@ -465,18 +488,7 @@ __attribute__((target("avx2"))) static void run8(const face_detector *d, const u
             sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(leaf)));
             sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(leaf, 1)));
         }
-        __m256d th = _mm256_set1_pd((double)sg->threshold);
-        int fail = _mm256_movemask_pd(_mm256_cmp_pd(sum_lo, th, _CMP_LT_OQ)) |
-                   _mm256_movemask_pd(_mm256_cmp_pd(sum_hi, th, _CMP_LT_OQ)) << 4;
-        int died = alive & fail;
-        for (int l = 0; l < 8; l++)
-            if (died >> l & 1)
-                res[l] = -st;
-        alive &= ~fail;
-        if (st + 1 == c->nstages)
-            for (int l = 0; l < 8; l++)
-                if (alive >> l & 1)
-                    res[l] = 1;
+        alive = stage_end8(sum_lo, sum_hi, sg->threshold, st, c->nstages, alive, res);
     }
 }
 
@@ -524,18 +536,7 @@ __attribute__((target("avx2"))) static void run8_lbp(const face_detector *d, con
             sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(leaf)));
             sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(leaf, 1)));
         }
-        __m256d th = _mm256_set1_pd((double)sg->threshold);
-        int fail = _mm256_movemask_pd(_mm256_cmp_pd(sum_lo, th, _CMP_LT_OQ)) |
-                   _mm256_movemask_pd(_mm256_cmp_pd(sum_hi, th, _CMP_LT_OQ)) << 4;
-        int died = alive & fail;
-        for (int l = 0; l < 8; l++)
-            if (died >> l & 1)
-                res[l] = -st;
-        alive &= ~fail;
-        if (st + 1 == c->nstages)
-            for (int l = 0; l < 8; l++)
-                if (alive >> l & 1)
-                    res[l] = 1;
+        alive = stage_end8(sum_lo, sum_hi, sg->threshold, st, c->nstages, alive, res);
     }
 }
 #endif
