@@ -12,21 +12,10 @@ set -u
 build=${1:?usage: measure-cpu.sh BUILD_DIR [SECONDS] [app args]}
 secs=${2:-30}
 [ $# -ge 2 ] && shift 2 || shift 1
-root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$build" && pwd)
-video=${SMILE_VIDEOS:-$root/../shared/videos}/smiles300_640x480_mjpeg.avi
-[ -f "$video" ] || { echo "no $video" >&2; exit 1; }
-T=$(mktemp -d /tmp/smile-measure.XXXXXX)
-trap 'kill $APID $XPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$T/display" >/dev/null 2>&1 &
-XPID=$!
-while [ ! -s "$T/display" ]; do sleep 0.1; done
-export DISPLAY=":$(head -n1 "$T/display")" XDG_CONFIG_HOME="$T/cfg" NO_AT_BRIDGE=1
-export SMILE_V4L2_DIR="$T/dev" FAKE_V4L2_DEVICE="$T/dev/video0" FAKE_V4L2_SOURCE="$video"
-export FAKE_V4L2_CONTROL="$T/control"
-mkdir -p "$T/dev" "$T/cfg"
-echo "present=1" >"$T/control"
-LD_PRELOAD="$build/tests/capture/fake_v4l2/libfakev4l2.so" ${TASKSET:-} \
+. "$(dirname "$0")/fake-session.sh"
+fake_session_start measure
+LD_PRELOAD="$FAKE_V4L2_LIB" ${TASKSET:-} \
     "$build/app/smile-detector" --verbose "$@" 2>"$T/log" &
 APID=$!
 sleep 5
