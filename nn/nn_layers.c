@@ -27,6 +27,23 @@ static size_t conv_col_size(const nn_layer *l)
     return (size_t)l->in_c * l->kh * l->kw * l->out_h * l->out_w;
 }
 
+/* Stride-1 convolutions whose output rows fill 16-lane vectors well enough
+ * (at least 3/4 of the lanes: lenet's 28 and 14 columns, smilenet's 48, 24
+ * and 12) run direct: see conv_direct. Narrower maps (smilenet's 6x6) would
+ * waste most lanes, strided ones (seed) have no contiguous windows: im2col. */
+static int conv_is_direct(const nn_layer *l)
+{
+    int vecs = (l->out_w + 15) / 16;
+    return l->sh == 1 && l->sw == 1 && !conv_is_pointwise(l) && 4 * l->out_w >= 3 * 16 * vecs;
+}
+
+/* the zero-padded input of a direct conv, [C, oh+kh-1, ow+kw-1], plus 16
+ * floats that the last row's vector loads run into */
+static size_t conv_direct_size(const nn_layer *l)
+{
+    return (size_t)l->in_c * (l->out_h + l->kh - 1) * (l->out_w + l->kw - 1) + 16;
+}
+
 /* ------------------------------------------------------------ workspace */
 
 nn_status nn_ws_init(nn_ws *ws, const nn_net *net, int max_batch, int train, nn_error *err)
@@ -61,6 +78,8 @@ nn_status nn_ws_init(nn_ws *ws, const nn_net *net, int max_batch, int train, nn_
         total += round_up(B * o);
         if (l->kind == NN_L_CONV && !conv_is_pointwise(l) && conv_col_size(l) > col)
             col = conv_col_size(l);
+        if (l->kind == NN_L_CONV && conv_is_direct(l) && conv_direct_size(l) > col)
+            col = conv_direct_size(l);
         ws->aux_off[i] = aux;
         if (l->kind == NN_L_DROPOUT)
             aux += round_up(B * nn_layer_out_size(l));
@@ -192,12 +211,145 @@ static void col2im(const nn_layer *l, const float *col, float *dx)
             }
 }
 
+/* ------------------------------------------------------------ direct conv */
+
+/* With the input copied into a zero-padded xp[C, Hp, Wp] (Hp = oh+kh-1,
+ * Wp = ow+kw-1), output columns ox..ox+15 of row oy see, for each (c, ki,
+ * kj), the 16 consecutive floats at xp[c][oy+ki][ox+kj]: one unaligned load
+ * from L1 replaces a row of im2col, and the weights are broadcast straight
+ * from W[OC][C][kh][kw] (k-contiguous per channel), so nothing is packed.
+ * Lanes past ow read the next row's data and are never stored. A tile is
+ * DR channels x DV vectors of 16 columns (24 of AVX-512's 32 registers). */
+#define DR 8
+#define DV 3
+
+typedef float v16 __attribute__((vector_size(64)));
+
+/* One tile: y[o][p + 0..15] = b[o] + sum_k w[o][k] xp[xo + off(k)] for R
+ * channels o (rows K apart in w, P apart in y) and V vectors. Each vector's
+ * sum runs k = 0..K-1 in order, whatever the tile, so results do not depend
+ * on how the map was tiled. yn[v] < 16 stores only that many lanes; 16 may
+ * spill into the next vector's columns, which are stored after it. */
+__attribute__((always_inline)) static inline void direct_tile(int R, int V, const float *w, size_t K,
+                                                              const float *b, const float *xp,
+                                                              int C, int kh, int kw, int Wp,
+                                                              size_t HpWp, const int *xo,
+                                                              float *y, size_t P, const int *yo,
+                                                              const int *yn)
+{
+    v16 acc[DR][DV];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            acc[r][v] = b[r] + (v16){0};
+    const float *wk = w;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < kh; ki++) {
+            const float *xr = xp + c * HpWp + (size_t)ki * Wp;
+            for (int kj = 0; kj < kw; kj++, wk++) {
+                v16 xv[DV];
+#pragma GCC unroll 3
+                for (int v = 0; v < V; v++)
+                    memcpy(&xv[v], xr + xo[v] + kj, sizeof xv[v]);
+#pragma GCC unroll 8
+                for (int r = 0; r < R; r++) {
+                    float a = wk[(size_t)r * K];
+#pragma GCC unroll 3
+                    for (int v = 0; v < V; v++)
+                        acc[r][v] += a * xv[v];
+                }
+            }
+        }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++) {
+            float *d = y + r * P + yo[v];
+            if (yn[v] == 16) {
+                memcpy(d, &acc[r][v], sizeof acc[r][v]);
+            } else {
+                float t[16];
+                memcpy(t, &acc[r][v], sizeof t);
+                for (int i = 0; i < yn[v]; i++)
+                    d[i] = t[i];
+            }
+        }
+}
+
+/* y[OC, oh, ow] = conv(x[C, H, W]) + b for one sample, stride 1; xp holds
+ * conv_direct_size(l) floats */
+NN_CLONES
+static void conv_direct(const nn_layer *l, const float *w, const float *b, const float *x,
+                        float *y, float *xp)
+{
+    int C = l->in_c, H = l->in_h, W = l->in_w, oh = l->out_h, ow = l->out_w;
+    int kh = l->kh, kw = l->kw, Hp = oh + kh - 1, Wp = ow + kw - 1;
+    size_t HpWp = (size_t)Hp * Wp, K = (size_t)C * kh * kw, P = (size_t)oh * ow;
+    /* every float of xp is written: no memset */
+    for (int c = 0; c < C; c++)
+        for (int py = 0; py < Hp; py++) {
+            float *d = xp + c * HpWp + (size_t)py * Wp;
+            int iy = py - l->pad_t;
+            int lo = l->pad_l < Wp ? l->pad_l : Wp;
+            int n = iy < 0 || iy >= H ? 0 : W < Wp - lo ? W : Wp - lo;
+            if (n == 0)
+                lo = Wp;
+            for (int i = 0; i < lo; i++)
+                d[i] = 0.0f;
+            if (n > 0)
+                memcpy(d + lo, x + ((size_t)c * H + iy) * W, (size_t)n * sizeof(float));
+            for (int i = lo + n; i < Wp; i++)
+                d[i] = 0.0f;
+        }
+    memset(xp + C * HpWp, 0, 16 * sizeof(float));
+    int nvx = (ow + 15) / 16, nvec = oh * nvx;
+    for (int o0 = 0; o0 < l->out_c;) {
+        int left = l->out_c - o0, R = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        for (int g0 = 0; g0 < nvec; g0 += DV) {
+            int V = nvec - g0 < DV ? nvec - g0 : DV, xo[DV], yo[DV], yn[DV];
+            for (int v = 0; v < V; v++) {
+                int g = g0 + v, oy = g / nvx, ox = g % nvx * 16;
+                xo[v] = oy * Wp + ox;
+                yo[v] = oy * ow + ox;
+                /* the channel's last vector must not spill into the next channel */
+                yn[v] = g == nvec - 1 ? ow - ox : 16;
+            }
+            const float *wo = w + (size_t)o0 * K, *bo = b + o0;
+            float *yo0 = y + (size_t)o0 * P;
+#define DIRECT_TILE(r, v)                                                                      \
+    direct_tile(r, v, wo, K, bo, xp, C, kh, kw, Wp, HpWp, xo, yo0, P, yo, yn)
+            switch (R * 4 + V) {
+            case 8 * 4 + 3: DIRECT_TILE(8, 3); break;
+            case 8 * 4 + 2: DIRECT_TILE(8, 2); break;
+            case 8 * 4 + 1: DIRECT_TILE(8, 1); break;
+            case 4 * 4 + 3: DIRECT_TILE(4, 3); break;
+            case 4 * 4 + 2: DIRECT_TILE(4, 2); break;
+            case 4 * 4 + 1: DIRECT_TILE(4, 1); break;
+            case 2 * 4 + 3: DIRECT_TILE(2, 3); break;
+            case 2 * 4 + 2: DIRECT_TILE(2, 2); break;
+            case 2 * 4 + 1: DIRECT_TILE(2, 1); break;
+            case 1 * 4 + 3: DIRECT_TILE(1, 3); break;
+            case 1 * 4 + 2: DIRECT_TILE(1, 2); break;
+            default: DIRECT_TILE(1, 1); break;
+            }
+#undef DIRECT_TILE
+        }
+        o0 += R;
+    }
+}
+
 /* y[N,OC,P] = W[OC,K] col[K,P] + b */
 static void conv_fwd(const nn_layer *l, const float *w, const float *b, const float *x,
                      float *y, int batch, float *col, float *pack)
 {
     int K = l->in_c * l->kh * l->kw, P = l->out_h * l->out_w;
     size_t isz = nn_layer_in_size(l), osz = nn_layer_out_size(l);
+    if (conv_is_direct(l)) {
+        for (int n = 0; n < batch; n++)
+            conv_direct(l, w, b, x + n * isz, y + n * osz, col);
+        return;
+    }
     for (int n = 0; n < batch; n++) {
         const float *xn = x + n * isz;
         float *yn = y + n * osz;
