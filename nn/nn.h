@@ -244,6 +244,18 @@ float nn_trainer_step(nn_trainer *tr, const float *x, const int *labels, int bat
  * probs (may be NULL) receives batch x n_outputs. Returns the summed loss. */
 float nn_trainer_eval(nn_trainer *tr, const float *x, const int *labels, int batch, float *probs);
 
+/* Batchnorm recalibration ("precise BN"): _begin, then _add with training
+ * batches (train-mode forward as in nn_trainer_step, nothing updated), then
+ * _end sets every running mean and variance to the sample-weighted average of
+ * the added batches' statistics under the current weights. The running
+ * averages of nn_trainer_step lag behind weights that still move fast (Adam at
+ * a constant 1e-3): on Happy House that lag put the eval-mode outputs so far
+ * off that accuracy on the training images fell from 0.99 to 0.78. */
+nn_status nn_trainer_bn_recalibrate_begin(nn_trainer *tr, nn_error *err);
+nn_status nn_trainer_bn_recalibrate_add(nn_trainer *tr, const float *x, const int *labels, int batch,
+                                        nn_error *err);
+void nn_trainer_bn_recalibrate_end(nn_trainer *tr);
+
 void nn_trainer_set_lr(nn_trainer *tr, float lr);
 float nn_trainer_get_lr(const nn_trainer *tr);
 

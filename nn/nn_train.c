@@ -12,13 +12,15 @@
 #define NN_CKPT_MAGIC "SMNNCKPT"
 #define NN_CKPT_VERSION 1u
 
+#define NN_JOB_STATS 2
+
 typedef struct {
     nn_trainer *tr;
     int t;
     const float *x;
     const int *labels;
     int start, end, total; /* samples [start, end) of a batch of total */
-    int train;
+    int train;             /* 0 eval, 1 step, NN_JOB_STATS: train-mode forward only */
     float *probs;          /* eval: where probabilities go (may be NULL) */
     double loss;
     int correct;
@@ -39,6 +41,9 @@ struct nn_trainer {
     pthread_t *tids;
     nn_optim *opt;
     uint64_t step;
+    double *bn_sum; /* recalibration: per batchnorm channel, sample-weighted mean then variance */
+    double bn_n;    /* samples added */
+    double *bn_tmp; /* 2 x the widest batchnorm: one batch's mean and var */
 };
 
 static int label_ok(const nn_trainer *tr, int y) { return y >= 0 && y < (tr->n_out == 1 ? 2 : tr->n_out); }
@@ -128,19 +133,20 @@ static void *run_job(void *arg)
     int n = j->end - j->start;
     j->loss = 0.0;
     j->correct = 0;
-    if (j->train)
+    int step = j->train == 1;
+    if (step)
         memset(ws->grads, 0, net->n_params * sizeof(float));
     if (n <= 0)
         return NULL;
     size_t in = (size_t)net->input.width * net->input.height * net->input.channels;
     memcpy(ws->act[0], j->x + (size_t)j->start * in, (size_t)n * in * sizeof(float));
     uint64_t seed = tr->cfg.seed * 0x9E3779B97F4A7C15ull + tr->step;
-    nn_run_forward(net, ws, n, tr->upto, j->train, seed, j->start);
-    float *dtop = j->train ? ws->dbuf[1] : NULL;
+    nn_run_forward(net, ws, n, tr->upto, j->train != 0, seed, j->start);
+    float *dtop = step ? ws->dbuf[1] : NULL;
     float *probs = j->probs ? j->probs + (size_t)j->start * tr->n_out : NULL;
     j->loss = nn_loss_eval(tr->loss, tr->n_out, tr->cwv, ws->act[tr->upto], j->labels + j->start,
                            n, j->total, dtop, probs, &j->correct);
-    if (j->train)
+    if (step)
         nn_run_backward(net, ws, n, tr->upto, dtop);
     return NULL;
 }
@@ -242,6 +248,13 @@ nn_status nn_trainer_new(nn_net *net, const nn_trainer_config *cfg, const nn_opt
         if (st)
             goto fail;
     }
+    int widest = 1;
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == NN_L_BATCHNORM && net->layers[i].in_c > widest)
+            widest = net->layers[i].in_c;
+    tr->bn_tmp = malloc(2 * (size_t)widest * sizeof *tr->bn_tmp);
+    if (!tr->bn_tmp)
+        goto nomem;
     st = nn_optim_new(opt, net->n_params, &tr->opt, err);
     if (st)
         goto fail;
@@ -267,6 +280,8 @@ void nn_trainer_free(nn_trainer *tr)
     free(tr->tids);
     free(tr->cwv);
     nn_optim_free(tr->opt);
+    free(tr->bn_sum);
+    free(tr->bn_tmp);
     free(tr);
 }
 
@@ -280,8 +295,40 @@ static int check_batch(const nn_trainer *tr, const float *x, const int *labels, 
     return 1;
 }
 
-/* Running statistics from the per-thread batch statistics, combined into
- * those of the whole batch (so they barely depend on the thread count). */
+/* Statistics of batchnorm layer i over the whole last batch, from the
+ * per-thread ones (so they barely depend on the thread count): per channel
+ * mean[c] and unbiased var[c]; returns the batch's sample count. */
+static double batch_stats(const nn_trainer *tr, int i, double *mean, double *var)
+{
+    const nn_layer *l = &tr->net->layers[i];
+    int C = l->in_c;
+    double S = (double)l->in_h * l->in_w, N = 0.0;
+    for (int t = 0; t < tr->threads; t++)
+        N += (tr->jobs[t].end - tr->jobs[t].start) * S;
+    for (int c = 0; c < C; c++) {
+        double m = 0.0, v = 0.0;
+        for (int t = 0; t < tr->threads; t++) {
+            double n = (tr->jobs[t].end - tr->jobs[t].start) * S;
+            if (n > 0)
+                m += n * tr->ws[t].aux[tr->ws[t].aux_off[i] + (size_t)c];
+        }
+        m /= N;
+        for (int t = 0; t < tr->threads; t++) {
+            double n = (tr->jobs[t].end - tr->jobs[t].start) * S;
+            if (n <= 0)
+                continue;
+            const float *a = tr->ws[t].aux + tr->ws[t].aux_off[i];
+            double dm = a[c] - m;
+            v += n * (a[2 * C + c] + dm * dm);
+        }
+        v /= N;
+        mean[c] = m;
+        var[c] = N > 1 ? v * N / (N - 1) : v;
+    }
+    return N / S;
+}
+
+/* Exponential running statistics, updated after every training step. */
 static void update_running_stats(nn_trainer *tr)
 {
     nn_net *net = tr->net;
@@ -290,30 +337,12 @@ static void update_running_stats(nn_trainer *tr)
         if (l->kind != NN_L_BATCHNORM)
             continue;
         int C = l->in_c;
-        double S = (double)l->in_h * l->in_w, N = 0.0;
-        for (int t = 0; t < tr->threads; t++)
-            N += (tr->jobs[t].end - tr->jobs[t].start) * S;
+        double *mean = tr->bn_tmp, *var = mean + C;
+        batch_stats(tr, i, mean, var);
         float *rm = net->state + l->s_off, *rv = rm + C;
         for (int c = 0; c < C; c++) {
-            double mean = 0.0, var = 0.0;
-            for (int t = 0; t < tr->threads; t++) {
-                double n = (tr->jobs[t].end - tr->jobs[t].start) * S;
-                if (n > 0)
-                    mean += n * tr->ws[t].aux[tr->ws[t].aux_off[i] + (size_t)c];
-            }
-            mean /= N;
-            for (int t = 0; t < tr->threads; t++) {
-                double n = (tr->jobs[t].end - tr->jobs[t].start) * S;
-                if (n <= 0)
-                    continue;
-                const float *a = tr->ws[t].aux + tr->ws[t].aux_off[i];
-                double dm = a[c] - mean;
-                var += n * (a[2 * C + c] + dm * dm);
-            }
-            var /= N;
-            double unbiased = N > 1 ? var * N / (N - 1) : var;
-            rm[c] = (1.0f - NN_BN_MOMENTUM) * rm[c] + NN_BN_MOMENTUM * (float)mean;
-            rv[c] = (1.0f - NN_BN_MOMENTUM) * rv[c] + NN_BN_MOMENTUM * (float)unbiased;
+            rm[c] = (1.0f - NN_BN_MOMENTUM) * rm[c] + NN_BN_MOMENTUM * (float)mean[c];
+            rv[c] = (1.0f - NN_BN_MOMENTUM) * rv[c] + NN_BN_MOMENTUM * (float)var[c];
         }
     }
 }
@@ -358,6 +387,84 @@ float nn_trainer_eval(nn_trainer *tr, const float *x, const int *labels, int bat
     for (int t = 0; t < tr->threads; t++)
         loss += tr->jobs[t].loss;
     return (float)loss;
+}
+
+/* ------------------------------------------------------------ batchnorm recalibration */
+
+static size_t bn_channels(const nn_trainer *tr)
+{
+    size_t n = 0;
+    for (int i = 0; i < tr->upto; i++)
+        if (tr->net->layers[i].kind == NN_L_BATCHNORM)
+            n += (size_t)tr->net->layers[i].in_c;
+    return n;
+}
+
+nn_status nn_trainer_bn_recalibrate_begin(nn_trainer *tr, nn_error *err)
+{
+    if (!tr) {
+        nn_seterr(err, "nn_trainer_bn_recalibrate_begin: NULL trainer");
+        return NN_ERR_ARG;
+    }
+    size_t n = 2 * bn_channels(tr);
+    free(tr->bn_sum);
+    tr->bn_sum = calloc(n ? n : 1, sizeof *tr->bn_sum);
+    tr->bn_n = 0.0;
+    if (!tr->bn_sum) {
+        nn_seterr(err, "out of memory for batchnorm recalibration");
+        return NN_ERR_NOMEM;
+    }
+    return NN_OK;
+}
+
+nn_status nn_trainer_bn_recalibrate_add(nn_trainer *tr, const float *x, const int *labels, int batch,
+                                        nn_error *err)
+{
+    if (!tr || !tr->bn_sum) {
+        nn_seterr(err, "nn_trainer_bn_recalibrate_add: no trainer, or _begin was not called");
+        return NN_ERR_ARG;
+    }
+    if (!check_batch(tr, x, labels, batch)) {
+        nn_seterr(err, "nn_trainer_bn_recalibrate_add: bad batch (size %d, max %d, or a label out of range)",
+                  batch, tr->cfg.max_batch);
+        return NN_ERR_ARG;
+    }
+    tr->bn_n += batch;
+    if (bn_channels(tr) == 0)
+        return NN_OK; /* nothing to measure: skip the forward pass */
+    run_all(tr, x, labels, batch, NN_JOB_STATS, NULL);
+    double *acc = tr->bn_sum;
+    for (int i = 0; i < tr->upto; i++) {
+        const nn_layer *l = &tr->net->layers[i];
+        if (l->kind != NN_L_BATCHNORM)
+            continue;
+        int C = l->in_c;
+        double *mean = tr->bn_tmp, *var = mean + C;
+        double n = batch_stats(tr, i, mean, var);
+        for (int c = 0; c < C; c++)
+            acc[c] += n * mean[c], acc[C + c] += n * var[c];
+        acc += 2 * C;
+    }
+    return NN_OK;
+}
+
+void nn_trainer_bn_recalibrate_end(nn_trainer *tr)
+{
+    if (!tr || !tr->bn_sum)
+        return;
+    const double *acc = tr->bn_sum;
+    for (int i = 0; i < tr->upto && tr->bn_n > 0; i++) {
+        const nn_layer *l = &tr->net->layers[i];
+        if (l->kind != NN_L_BATCHNORM)
+            continue;
+        int C = l->in_c;
+        float *rm = tr->net->state + l->s_off, *rv = rm + C;
+        for (int c = 0; c < C; c++)
+            rm[c] = (float)(acc[c] / tr->bn_n), rv[c] = (float)(acc[C + c] / tr->bn_n);
+        acc += 2 * C;
+    }
+    free(tr->bn_sum);
+    tr->bn_sum = NULL;
 }
 
 void nn_trainer_set_lr(nn_trainer *tr, float lr) { nn_optim_set_lr(tr->opt, lr); }

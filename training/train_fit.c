@@ -56,6 +56,10 @@ static const char fit_help[] =
     "                          before the rate drops (default 2)\n"
     "  --early-stop N          stop after N epochs without a better validation\n"
     "                          accuracy (default 0: never)\n"
+    "  --bn-recalibrate N      after each epoch, set batchnorm's running statistics\n"
+    "                          from N training batches under the epoch's final\n"
+    "                          weights (default 100; 0: keep the running averages,\n"
+    "                          which lag behind fast-moving weights)\n"
     "  --seed N                seeds initialisation, data order, augmentation, dropout\n"
     "  --threads N             worker threads (default 1)\n"
     "\n"
@@ -99,7 +103,7 @@ typedef struct {
     const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
     int epochs, batch, seed, threads, augment, equalize, quiet;
     float lr, weight_decay, val_fraction, gamma;
-    int has_lr, norm, schedule, step_size, patience, early_stop;
+    int has_lr, norm, schedule, step_size, patience, early_stop, bn_batches;
     int class_weights; /* 0 auto, 1 none, 2 balanced */
     nn_crop_geometry crop;
 } fit_opts;
@@ -416,12 +420,14 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"threads", required_argument, 0, 't'},  {"out", required_argument, 0, 'O'},
         {"checkpoint", required_argument, 0, 'K'}, {"resume", required_argument, 0, 'R'},
         {"report", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
-        {"face-cache", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"face-cache", required_argument, 0, 'F'}, {"bn-recalibrate", required_argument, 0, 'B'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
     o->optimizer = "adam";
     o->epochs = 15;
     o->batch = 64;
+    o->bn_batches = 100;
     o->threads = 1;
     o->val_fraction = 0.1f;
     o->gamma = 0.5f;
@@ -511,6 +517,10 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         case 'p':
             if (tr_parse_int(optarg, 1, MAX_EPOCHS, &o->patience))
                 return tr_usage_error(cmd, "--patience wants a positive count, not '%s'", optarg);
+            break;
+        case 'B':
+            if (tr_parse_int(optarg, 0, 1000000, &o->bn_batches))
+                return tr_usage_error(cmd, "--bn-recalibrate wants a batch count >= 0, not '%s'", optarg);
             break;
         case 'x':
             if (tr_parse_int(optarg, 0, MAX_EPOCHS, &o->early_stop))
@@ -675,10 +685,11 @@ int tr_cmd_fit(int argc, char **argv)
 
     /* What must match for a checkpoint to continue this run. */
     char cfgtext[8192];
-    snprintf(cfgtext, sizeof cfgtext, "%s|%s|%s|%d|%d|%g|%g|%d|%d|%d|%d|%g|%g|%g|%d|%d|%g|%d|%d", data_desc,
+    snprintf(cfgtext, sizeof cfgtext, "%s|%s|%s|%d|%d|%g|%g|%d|%d|%d|%d|%g|%g|%g|%d|%d|%g|%d|%d|%d", data_desc,
              nn_net_arch_text(net), o.optimizer, o.batch, o.seed, (double)ocfg.lr, (double)o.val_fraction,
              n_train, n_val, o.augment, (int)spec.norm, (double)spec.crop.dx, (double)spec.crop.dy,
-             (double)spec.crop.scale, spec.equalize, o.schedule, (double)o.gamma, o.threads, balanced);
+             (double)spec.crop.scale, spec.equalize, o.schedule, (double)o.gamma, o.threads, balanced,
+             o.bn_batches);
     uint64_t cfg_hash = fnv64(0xcbf29ce484222325ull, cfgtext, strlen(cfgtext));
 
     char ckpt[4200];
@@ -790,6 +801,18 @@ int tr_cmd_fit(int argc, char **argv)
                 rc = TR_EXIT_INTERRUPTED;
             }
             goto done;
+        }
+        /* the first batches of this epoch's order, augmented as in training */
+        int n_bn = o.bn_batches < n_batches ? o.bn_batches : n_batches;
+        if (n_bn > 0 && nn_trainer_bn_recalibrate_begin(tr, &e) == NN_OK) {
+            for (b = 0; b < n_bn; b++) {
+                int off = b * o.batch;
+                int nb = n_train - off < o.batch ? n_train - off : o.batch;
+                fill_batch(&spec, &s, idx + off, nb, o.augment, &acfg, &st->aug_rng, tmp, x, labels);
+                if (nn_trainer_bn_recalibrate_add(tr, x, labels, nb, &e))
+                    break;
+            }
+            nn_trainer_bn_recalibrate_end(tr);
         }
         double vloss = 0, vacc = 0;
         if (n_val)

@@ -249,21 +249,47 @@ static void test_builtins(void)
     nn_net_free(net);
 }
 
+/* "input 2 2 2 / batchnorm / flatten / dense 2" under SGD at a rate so small
+ * that the parameters stay put and only the statistics move */
+static nn_trainer *new_bn_trainer(int threads, nn_net **net)
+{
+    nn_error err;
+    REQUIRE(nn_net_from_text("input 2 2 2\nbatchnorm\nflatten\ndense 2\n", "bn", net, &err) ==
+                NN_OK, "%s", err.msg);
+    nn_net_init_params(*net, 1);
+    nn_opt_config oc;
+    nn_opt_defaults(NN_OPT_SGD, &oc);
+    oc.lr = 1e-30f;
+    nn_trainer_config tc = {.max_batch = 8, .threads = threads, .seed = 1};
+    nn_trainer *tr;
+    REQUIRE(nn_trainer_new(*net, &tc, &oc, &tr, &err) == NN_OK, "%s", err.msg);
+    return tr;
+}
+
+/* The running mean and variance of "input 2 2 2 / batchnorm / flatten /
+ * dense 2" are the 4 floats before the dense block of a saved model: read
+ * them back through a save. */
+static void read_bn_stats(const nn_net *net, float st[4])
+{
+    nn_error err;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/nn-bn-%d.nnm", (int)getpid());
+    REQUIRE(nn_net_save(net, path, &err) == NN_OK, "%s", err.msg);
+    FILE *f = fopen(path, "rb");
+    REQUIRE(f, "reopen");
+    fseek(f, -4 - 4 * (long)(2 * 8 + 2 + 4), SEEK_END); /* dense block: 16 + 2 floats + header */
+    fseek(f, -4 * 4, SEEK_CUR);                          /* the 4 running values */
+    REQUIRE(fread(st, 4, 4, f) == 4, "read stats");
+    fclose(f);
+    unlink(path);
+}
+
 /* batchnorm's running statistics converge to the data's mean and unbiased
  * variance, whatever the thread split (saved in the model file) */
 static void test_running_stats(int threads)
 {
     nn_net *net;
-    nn_error err;
-    REQUIRE(nn_net_from_text("input 2 2 2\nbatchnorm\nflatten\ndense 2\n", "bn", &net, &err) ==
-                NN_OK, "%s", err.msg);
-    nn_net_init_params(net, 1);
-    nn_opt_config oc;
-    nn_opt_defaults(NN_OPT_SGD, &oc);
-    oc.lr = 1e-30f; /* parameters stay put; only the statistics move */
-    nn_trainer_config tc = {.max_batch = 8, .threads = threads, .seed = 1};
-    nn_trainer *tr;
-    REQUIRE(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_OK, "%s", err.msg);
+    nn_trainer *tr = new_bn_trainer(threads, &net);
     float x[64];
     int y[8] = {0};
     nn_rng r;
@@ -281,25 +307,72 @@ static void test_running_stats(int threads)
         for (int c = 0; c < 2; c++)
             for (int k = 0; k < 4; k++)
                 v[c] += (x[n * 8 + c * 4 + k] - m[c]) * (x[n * 8 + c * 4 + k] - m[c]) / 31.0;
-    /* the running mean and variance are the first values of a saved model's
-     * batchnorm block: read them back through a save and load */
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/nn-bn-%d.nnm", (int)getpid());
-    REQUIRE(nn_net_save(net, path, &err) == NN_OK, "%s", err.msg);
-    FILE *f = fopen(path, "rb");
-    REQUIRE(f, "reopen");
-    fseek(f, -4 - 4 * (long)(2 * 8 + 2 + 4), SEEK_END); /* dense block: 16 + 2 floats + header */
-    fseek(f, -4 * 4, SEEK_CUR);                          /* the 4 running values */
     float st[4];
-    REQUIRE(fread(st, 4, 4, f) == 4, "read stats");
-    fclose(f);
-    unlink(path);
+    read_bn_stats(net, st);
     for (int c = 0; c < 2; c++) {
         CHECK(fabs(st[c] - m[c]) < 1e-4 * (1 + fabs(m[c])), "threads=%d mean[%d] %g want %g",
               threads, c, (double)st[c], m[c]);
         CHECK(fabs(st[2 + c] - v[c]) < 1e-4 * (1 + v[c]), "threads=%d var[%d] %g want %g", threads,
               c, (double)st[2 + c], v[c]);
     }
+    nn_trainer_free(tr);
+    nn_net_free(net);
+}
+
+/* Recalibration sets the running statistics to the sample-weighted average
+ * of the added batches' mean and unbiased variance, replacing the lagging
+ * running averages, whatever the thread split; a batch of the wrong size or
+ * an _add without _begin is an error, not a crash. */
+static void test_bn_recalibrate(int threads)
+{
+    nn_net *net;
+    nn_error err;
+    nn_trainer *tr = new_bn_trainer(threads, &net);
+    /* two batches from different distributions: 8 and 5 samples */
+    float x[2][64];
+    int y[8] = {0}, sizes[2] = {8, 5};
+    nn_rng r;
+    nn_rng_seed(&r, 7);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 64; i++)
+            x[b][i] = b ? 10.0f + 3.0f * nn_rng_normal(&r) : -1.0f + 0.5f * nn_rng_normal(&r);
+    CHECK(nn_trainer_bn_recalibrate_add(tr, x[0], y, 8, &err) == NN_ERR_ARG, "_add before _begin accepted");
+    float before[4], st[4];
+    nn_trainer_step(tr, x[0], y, 8, NULL); /* running averages: one step of momentum from 0/1 */
+    read_bn_stats(net, before);
+    REQUIRE(nn_trainer_bn_recalibrate_begin(tr, &err) == NN_OK, "%s", err.msg);
+    CHECK(nn_trainer_bn_recalibrate_add(tr, x[0], y, 9, &err) == NN_ERR_ARG, "batch above max accepted");
+    for (int b = 0; b < 2; b++)
+        REQUIRE(nn_trainer_bn_recalibrate_add(tr, x[b], y, sizes[b], &err) == NN_OK, "%s", err.msg);
+    nn_trainer_bn_recalibrate_end(tr);
+    read_bn_stats(net, st);
+    double m[2] = {0, 0}, v[2] = {0, 0};
+    for (int c = 0; c < 2; c++) {
+        for (int b = 0; b < 2; b++) {
+            int n = sizes[b] * 4;
+            double bm = 0, bv = 0;
+            for (int s = 0; s < sizes[b]; s++)
+                for (int k = 0; k < 4; k++)
+                    bm += x[b][s * 8 + c * 4 + k] / n;
+            for (int s = 0; s < sizes[b]; s++)
+                for (int k = 0; k < 4; k++)
+                    bv += (x[b][s * 8 + c * 4 + k] - bm) * (x[b][s * 8 + c * 4 + k] - bm) / (n - 1);
+            m[c] += sizes[b] * bm / 13.0;
+            v[c] += sizes[b] * bv / 13.0;
+        }
+        CHECK(fabs(st[c] - m[c]) < 1e-4 * (1 + fabs(m[c])), "threads=%d recalibrated mean[%d] %g want %g",
+              threads, c, (double)st[c], m[c]);
+        CHECK(fabs(st[2 + c] - v[c]) < 1e-4 * (1 + v[c]), "threads=%d recalibrated var[%d] %g want %g",
+              threads, c, (double)st[2 + c], v[c]);
+        CHECK(fabs(before[c] - m[c]) > 1.0, "threads=%d: the running mean was already %g", threads,
+              (double)before[c]);
+    }
+    /* _begin then _end with nothing added leaves the statistics alone */
+    REQUIRE(nn_trainer_bn_recalibrate_begin(tr, &err) == NN_OK, "%s", err.msg);
+    nn_trainer_bn_recalibrate_end(tr);
+    float again[4];
+    read_bn_stats(net, again);
+    CHECK(memcmp(again, st, sizeof st) == 0, "an empty recalibration changed the statistics");
     nn_trainer_free(tr);
     nn_net_free(net);
 }
@@ -342,6 +415,8 @@ int main(void)
     test_resume();
     test_running_stats(1);
     test_running_stats(3);
+    test_bn_recalibrate(1);
+    test_bn_recalibrate(3);
     test_bad_input();
     free(xtr);
     free(xte);
