@@ -2,6 +2,7 @@
 # smile-train's command line: help texts, bad arguments (exit 2 with a
 # message), a short fit producing a loadable model, eval --json keys, and
 # bit-exact resumption (after an epoch, and after an interruption mid-epoch).
+# --positive on FER2013, and resumption with batchnorm recalibration.
 # Usage: test_cli.sh SMILE_TRAIN [args|fit|resume]
 set -u
 ST=$1
@@ -85,6 +86,24 @@ if [ "$WHAT" = fit ]; then
     "$ST" eval --model "$T/m.nnm" --data "smiles:$SMILES" --limit 20 >"$T/eval.txt" 2>&1 \
         || bad "plain eval failed"
     grep -q "ROC AUC" "$T/eval.txt" || bad "plain eval lacks ROC AUC"
+    # --positive: which class folders count as smiling (FER2013's test split:
+    # happy alone by default, then neutral and sad)
+    FER=${SMILE_DATASETS:-}/fer2013
+    if [ -d "$FER" ]; then
+        positives() { # the second row of the confusion matrix: smiling images
+            "$ST" eval --model "$T/m.nnm" --data "folders:$FER" --json "$@" 2>/dev/null |
+                tr -d ' \n' | sed -n 's/.*"confusion":\[\[[0-9]*,[0-9]*\],\[\([0-9]*\),\([0-9]*\)\]\].*/\1 \2/p' |
+                awk '{print $1 + $2}'
+        }
+        count() { find "$FER/test/$1" -type f | wc -l; }
+        want=$(count happy)
+        got=$(positives)
+        [ "$got" = "$want" ] || bad "FER2013 by default: $want smiling (happy), got '$got'"
+        want=$(($(count neutral) + $(count sad)))
+        got=$(positives --positive neutral,sad)
+        [ "$got" = "$want" ] || bad "--positive neutral,sad: $want smiling, got '$got'"
+        expect 2 "--positive" "$ST" eval --model "$T/m.nnm" --data "folders:$FER" --positive ""
+    fi
     exit $fail
 fi
 
@@ -99,6 +118,16 @@ rc=$?
 grep -q "resume" "$T/c.err" || bad "the interruption message should say how to resume"
 "$ST" fit $COMMON --epochs 3 --out "$T/c.nnm" --resume "$T/c.nnm.ckpt" || bad "resume c failed"
 cmp "$T/a.nnm" "$T/c.nnm" || bad "interrupted + resume differs from 3 epochs"
+# the same with batchnorm, whose statistics are recalibrated after each epoch
+printf 'input 28 28 1\nconv 4 3 pad=same\nbatchnorm\nrelu\nmaxpool 2\nflatten\ndense 1\nsigmoid\n' >"$T/bn.arch"
+BN="--data smiles:$SMILES --arch $T/bn.arch --batch 16 --limit 48 --seed 3 --quiet --epochs 2"
+"$ST" fit $BN --out "$T/e.nnm" || bad "fit e (batchnorm) failed"
+SMILE_TRAIN_INTERRUPT_AFTER=7 "$ST" fit $BN --out "$T/f.nnm" 2>/dev/null
+[ $? -eq 130 ] || bad "the interrupted batchnorm fit should exit 130"
+"$ST" fit $BN --out "$T/f.nnm" --resume "$T/f.nnm.ckpt" || bad "resume f failed"
+cmp "$T/e.nnm" "$T/f.nnm" || bad "batchnorm: interrupted + resume differs from a straight run"
+"$ST" fit $BN --bn-recalibrate 0 --out "$T/g.nnm" || bad "fit g (no recalibration) failed"
+cmp -s "$T/e.nnm" "$T/g.nnm" && bad "--bn-recalibrate 0 made the same model as the default"
 # a checkpoint of other options is refused
 "$ST" fit $COMMON --epochs 3 --lr 0.01 --out "$T/d.nnm" --resume "$T/b.nnm.ckpt" 2>"$T/d.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/d.err" || bad "a mismatched resume was not refused"
