@@ -146,6 +146,26 @@ static double draw_label(cairo_t *cr, PangoLayout *layout, const char *text, dou
     return w;
 }
 
+/* Whether face i is coasting (unseen this frame) over a face seen this
+ * frame: the tracker keeps a face through a few missed frames, so a face
+ * that jumps leaves its old track overlapping the new one for a moment. */
+static int coasting_over_seen(const app_frame *f, int i)
+{
+    const face_result *a = &f->faces[i];
+    if (!a->missed)
+        return 0;
+    for (int j = 0; j < f->n_faces; j++) {
+        const face_result *b = &f->faces[j];
+        if (j == i || b->missed)
+            continue;
+        float ix = fminf(a->x + a->w, b->x + b->w) - fmaxf(a->x, b->x);
+        float iy = fminf(a->y + a->h, b->y + b->h) - fmaxf(a->y, b->y);
+        if (ix > 0 && iy > 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* top_limit: the highest y a label may start at (below the fps readout). */
 static void draw_faces(cairo_t *cr, PangoLayout *layout, int area_w, int area_h,
                        const app_frame *f, int mirror, double scale, double top_limit)
@@ -163,6 +183,8 @@ static void draw_faces(cairo_t *cr, PangoLayout *layout, int area_w, int area_h,
         cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
         rounded_rect(cr, x, y, w, h, w * 0.08);
         cairo_stroke(cr);
+        if (coasting_over_seen(f, i))
+            continue; /* its label and bar would sit on the live face's */
         double px = fmax(12, fmin(22, w * 0.14));
         if (sc >= 0) {
             snprintf(buf, sizeof buf, "%d %%", (int)lrint(sc * 100));

@@ -221,6 +221,22 @@ static void test_overlay(void)
     cairo_surface_flush(surf);
     CHECK(close_rgb(pixel(surf, 100, 200), none));
 
+    /* A track coasting through missed frames over a face seen this frame
+     * (a face that jumped) keeps its faint outline but not its label and bar,
+     * which would sit on the live face's; a coasting face alone keeps both. */
+    f.has_scores = 1;
+    f.n_faces = 3;
+    f.faces[1] = (face_result){.x = 140, .y = 160, .w = 160, .h = 160, .score = 0.1f,
+                               .smoothed = 0.1f, .missed = 2};
+    f.faces[2] = (face_result){.x = 400, .y = 100, .w = 100, .h = 100, .score = 0.1f,
+                               .smoothed = 0.1f, .missed = 2};
+    overlay_draw(cr, 640, 480, &f, &hud);
+    cairo_surface_flush(surf);
+    CHECK(pixel(surf, 220, 330) == 0x808080); /* under face 1: no bar */
+    CHECK(pixel(surf, 450, 208) != 0x808080); /* under face 2: its bar */
+    CHECK(pixel(surf, 140, 240) != 0x808080); /* face 1's outline */
+    f.n_faces = 1;
+
     /* a pre-mirrored picture drawn for a mirrored view is not flipped again */
     for (int yy = 0; yy < 480; yy++)
         for (int xx = 0; xx < 320; xx++)
