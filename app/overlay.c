@@ -1,5 +1,6 @@
 /* overlay.c - the live view's drawing; see overlay.h. */
 #include "overlay.h"
+#include "face_track.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -154,13 +155,11 @@ static int coasting_over_seen(const app_frame *f, int i)
     const face_result *a = &f->faces[i];
     if (!a->missed)
         return 0;
+    face_box ab = {a->x, a->y, a->w, a->h};
     for (int j = 0; j < f->n_faces; j++) {
         const face_result *b = &f->faces[j];
-        if (j == i || b->missed)
-            continue;
-        float ix = fminf(a->x + a->w, b->x + b->w) - fmaxf(a->x, b->x);
-        float iy = fminf(a->y + a->h, b->y + b->h) - fmaxf(a->y, b->y);
-        if (ix > 0 && iy > 0)
+        face_box bb = {b->x, b->y, b->w, b->h};
+        if (j != i && !b->missed && face_box_iou(&ab, &bb) > 0)
             return 1;
     }
     return 0;
