@@ -128,6 +128,7 @@ const nn_input_spec *nn_net_input(const nn_net *net);
 nn_status nn_net_set_input(nn_net *net, const nn_input_spec *spec, nn_error *err);
 int nn_net_n_outputs(const nn_net *net);
 size_t nn_net_n_params(const nn_net *net);
+int nn_net_has_batchnorm(const nn_net *net); /* recalibration has work to do */
 float *nn_net_params(nn_net *net);               /* one contiguous block */
 const char *nn_net_arch_text(const nn_net *net); /* canonical text */
 double nn_net_flops(const nn_net *net);          /* multiply-adds of one forward, batch 1 */

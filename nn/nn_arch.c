@@ -702,6 +702,14 @@ int nn_net_n_outputs(const nn_net *net)
 }
 
 size_t nn_net_n_params(const nn_net *net) { return net->n_params; }
+
+int nn_net_has_batchnorm(const nn_net *net)
+{
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == NN_L_BATCHNORM)
+            return 1;
+    return 0;
+}
 float *nn_net_params(nn_net *net) { return net->params; }
 const char *nn_net_arch_text(const nn_net *net) { return net->arch; }
 

@@ -429,9 +429,6 @@ nn_status nn_trainer_bn_recalibrate_add(nn_trainer *tr, const float *x, const in
                   batch, tr->cfg.max_batch);
         return NN_ERR_ARG;
     }
-    tr->bn_n += batch;
-    if (bn_channels(tr) == 0)
-        return NN_OK; /* nothing to measure: skip the forward pass */
     run_all(tr, x, labels, batch, NN_JOB_STATS, NULL);
     double *acc = tr->bn_sum;
     for (int i = 0; i < tr->upto; i++) {
@@ -445,6 +442,7 @@ nn_status nn_trainer_bn_recalibrate_add(nn_trainer *tr, const float *x, const in
             acc[c] += n * mean[c], acc[C + c] += n * var[c];
         acc += 2 * C;
     }
+    tr->bn_n += batch;
     return NN_OK;
 }
 

@@ -802,9 +802,12 @@ int tr_cmd_fit(int argc, char **argv)
             }
             goto done;
         }
-        /* the first batches of this epoch's order, augmented as in training */
-        int n_bn = o.bn_batches < n_batches ? o.bn_batches : n_batches;
-        if (n_bn > 0 && nn_trainer_bn_recalibrate_begin(tr, &e) == NN_OK) {
+        /* the first batches of this epoch's order, augmented as in training;
+         * a net without batchnorm has nothing to recalibrate */
+        int n_bn = !nn_net_has_batchnorm(net) ? 0 : o.bn_batches < n_batches ? o.bn_batches : n_batches;
+        if (n_bn > 0 && nn_trainer_bn_recalibrate_begin(tr, &e) != NN_OK) {
+            tr_error("batchnorm recalibration skipped: %s", e.msg);
+        } else if (n_bn > 0) {
             for (b = 0; b < n_bn; b++) {
                 int off = b * o.batch;
                 int nb = n_train - off < o.batch ? n_train - off : o.batch;

@@ -200,6 +200,8 @@ static void test_builtins(void)
                     err.msg);
             CHECK(nn_net_n_outputs(net) == nout, "%s: %d outputs", names[i],
                   nn_net_n_outputs(net));
+            CHECK(nn_net_has_batchnorm(net) == (strcmp(names[i], "smilenet") == 0),
+                  "%s: batchnorm %d", names[i], nn_net_has_batchnorm(net));
             nn_net_init_params(net, 3);
             const nn_input_spec *in = nn_net_input(net);
             size_t n = (size_t)in->width * in->height * in->channels;
