@@ -159,6 +159,25 @@ static nn_net *make_model(nn_crop_geometry g)
     return net;
 }
 
+/* A pipeline over make_model(g); full_scan_interval 0 keeps the default. */
+static face_pipeline *new_pipeline(nn_crop_geometry g, int full_scan_interval, nn_net **net)
+{
+    char err[512];
+    face_config cfg;
+    face_config_defaults(&cfg);
+    if (full_scan_interval > 0)
+        cfg.full_scan_interval = full_scan_interval;
+    face_pipeline *fp = NULL;
+    *net = make_model(g);
+    if (!*net)
+        return NULL; /* make_model said why */
+    if (face_pipeline_new(&cfg, *net, &fp, err, sizeof err) != FACE_OK) {
+        printf("FAIL: %s\n", err);
+        return NULL;
+    }
+    return fp;
+}
+
 static const char *datasets_or_skip(void)
 {
     const char *ds = getenv("SMILE_DATASETS");
@@ -267,16 +286,10 @@ static int test_noalloc(void)
             printf("FAIL: %s\n", err);
             return 1;
         }
-    nn_crop_geometry g = {0, 0.05f, 1.2f};
-    nn_net *net = make_model(g);
-    face_pipeline *fp;
-    face_config cfg;
-    face_config_defaults(&cfg);
-    cfg.full_scan_interval = 5;
-    if (!net || face_pipeline_new(&cfg, net, &fp, err, sizeof err) != FACE_OK) {
-        printf("FAIL: %s\n", err);
+    nn_net *net;
+    face_pipeline *fp = new_pipeline((nn_crop_geometry){0, 0.05f, 1.2f}, 5, &net);
+    if (!fp)
         return 1;
-    }
     face_result res[16];
     long found = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -319,16 +332,10 @@ static int test_pipeline(void)
         printf("FAIL: %s\n", err);
         return 1;
     }
-    nn_crop_geometry g = {0, 0.05f, 1.2f};
-    nn_net *net = make_model(g);
-    face_pipeline *fp;
-    face_config cfg;
-    face_config_defaults(&cfg);
-    cfg.full_scan_interval = 30;
-    if (!net || face_pipeline_new(&cfg, net, &fp, err, sizeof err) != FACE_OK) {
-        printf("FAIL: %s\n", err);
+    nn_net *net;
+    face_pipeline *fp = new_pipeline((nn_crop_geometry){0, 0.05f, 1.2f}, 30, &net);
+    if (!fp)
         return 1;
-    }
     face_result r[16], first[16];
     int n0 = face_pipeline_process(fp, f0, FF_W, FF_H, FF_W, 0.0, first, 16);
     CHECK(n0 >= 2, "frame 0: %d faces", n0);
@@ -377,15 +384,12 @@ static int test_pipeline(void)
 static int test_corrupt(void)
 {
     char err[512];
-    nn_crop_geometry g = {0, 0, 1};
-    nn_net *net = make_model(g);
-    face_pipeline *fp;
-    face_config cfg;
+    face_config cfg; /* the defaults new_pipeline used, varied below */
     face_config_defaults(&cfg);
-    if (!net || face_pipeline_new(&cfg, net, &fp, err, sizeof err) != FACE_OK) {
-        printf("FAIL: %s\n", err);
+    nn_net *net;
+    face_pipeline *fp = new_pipeline((nn_crop_geometry){0, 0, 1}, 0, &net);
+    if (!fp)
         return 1;
-    }
     face_result res[8];
     enum { W = 640, H = 480, S = 4096 };
     uint8_t *buf = malloc((size_t)S * H);
