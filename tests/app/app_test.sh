@@ -46,15 +46,22 @@ export NO_AT_BRIDGE=1
 export GDK_BACKEND=x11
 
 start_app() {
+    : >"$T/log" # exists before the app starts, so wait_for never reads a missing file
     LD_PRELOAD="$SMILE_FAKE_V4L2" "$SMILE_APP" --verbose "$@" 2>"$T/log" >"$T/out" &
     APID=$!
+}
+
+# log_count PATTERN: matching lines in the log, 0 when there is no log yet
+log_count() {
+    c=$(grep -c -- "$1" "$T/log" 2>/dev/null)
+    echo "${c:-0}"
 }
 
 # wait_for PATTERN [SECONDS] [COUNT]: until the log has COUNT lines matching
 wait_for() {
     n=0
     lim=$(( ${2:-20} * 10 * ${SMILE_TIMEOUT_SCALE:-1} ))
-    while [ "$(grep -c -- "$1" "$T/log" 2>/dev/null)" -lt "${3:-1}" ]; do
+    while [ "$(log_count "$1")" -lt "${3:-1}" ]; do
         kill -0 "$APID" 2>/dev/null || fail "the app exited while waiting for '$1'"
         n=$((n + 1))
         [ $n -ge $lim ] && fail "no '$1' in the log after ${2:-20} s"
