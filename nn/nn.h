@@ -78,6 +78,9 @@ typedef struct {
     float mean, std;             /* used by NN_NORM_MEANSTD */
     nn_crop_geometry crop;
     int equalize;                /* histogram-equalise the crop before normalising */
+    int flip_average;            /* nn_forward averages the output over each input and
+                                    its mirror image (test-time augmentation for nets
+                                    trained with flips: faces are left-right symmetric) */
 } nn_input_spec;
 
 /* The one preprocessing function that training, the scorer and the app share.
@@ -158,7 +161,9 @@ void nn_ctx_free(nn_ctx *ctx);
 /* A buffer of max_batch * C*H*W floats the caller may fill and pass to nn_forward. */
 float *nn_ctx_input(nn_ctx *ctx);
 /* x: batch x C x H x W. Returns batch x n_outputs probabilities (the output
- * sigmoid or softmax applied), owned by ctx, valid until the next call. */
+ * sigmoid or softmax applied), owned by ctx, valid until the next call.
+ * With the input spec's flip_average, each output is the mean of the
+ * probabilities for the image and its mirror image (one pass of 2 x batch). */
 const float *nn_forward(nn_ctx *ctx, const float *x, int batch);
 
 /* ------------------------------------------------------------ optimizers */

@@ -282,6 +282,7 @@ static void default_spec(nn_input_spec *in)
     in->crop.dx = in->crop.dy = 0.0f;
     in->crop.scale = 1.0f;
     in->equalize = 0;
+    in->flip_average = 0;
 }
 
 nn_status nn_net_parse(const char *text, const char *origin, nn_net **out, nn_error *err)
@@ -693,6 +694,7 @@ nn_status nn_net_set_input(nn_net *net, const nn_input_spec *spec, nn_error *err
     }
     net->input = *spec;
     net->input.equalize = spec->equalize ? 1 : 0;
+    net->input.flip_average = spec->flip_average ? 1 : 0;
     return NN_OK;
 }
 

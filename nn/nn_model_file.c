@@ -128,7 +128,7 @@ nn_status nn_net_serialize(const nn_net *net, nn_buf *b, nn_error *err)
     nn_buf_f32(b, in->crop.dx);
     nn_buf_f32(b, in->crop.dy);
     nn_buf_f32(b, in->crop.scale);
-    nn_buf_u32(b, (uint32_t)(in->equalize != 0));
+    nn_buf_u32(b, (uint32_t)(in->equalize != 0) | (uint32_t)(in->flip_average != 0) << 1);
     nn_buf_u32(b, (uint32_t)net->n_meta);
     for (int i = 0; i < net->n_meta; i++) {
         size_t kl = strlen(net->meta[i].key), vl = strlen(net->meta[i].value);
@@ -308,13 +308,14 @@ nn_status nn_net_load_memory(const void *data, size_t size, const char *origin, 
     in.crop.dx = rd_f32(p + 24);
     in.crop.dy = rd_f32(p + 28);
     in.crop.scale = rd_f32(p + 32);
-    uint32_t eq = rd_u32(p + 36);
-    in.equalize = eq == 1;
+    uint32_t in_flags = rd_u32(p + 36); /* bit 0 equalize, bit 1 flip average */
+    in.equalize = in_flags & 1u;
+    in.flip_average = (in_flags >> 1) & 1u;
     nn_error e2;
-    if (norm > NN_NORM_MEANSTD || eq > 1 || nn_net_set_input(net, &in, &e2)) {
+    if (norm > NN_NORM_MEANSTD || in_flags > 3u || nn_net_set_input(net, &in, &e2)) {
         nn_seterr(err, "%s: byte %zu: bad input description: %s", origin, r.pos,
                   norm > NN_NORM_MEANSTD ? "unknown normalisation"
-                  : eq > 1               ? "equalize flag is not 0 or 1"
+                  : in_flags > 3u        ? "unknown input flags (a newer model format?)"
                                          : e2.msg);
         goto fail;
     }

@@ -39,6 +39,9 @@ static const char fit_help[] =
     "  --equalize              histogram-equalise each crop (stored in the model)\n"
     "  --crop DX,DY,SCALE      crop geometry relative to the face box (default 0,0,1)\n"
     "  --augment               random flips, rotations, zooms, shifts, lighting\n"
+    "  --flip-average          the model averages its output over each face and its\n"
+    "                          mirror image (stored in the model; twice the\n"
+    "                          inference cost, validation does not use it)\n"
     "\n"
     "Optimisation:\n"
     "  --optimizer NAME        sgd momentum nag adagrad rmsprop adadelta adam nadam\n"
@@ -101,7 +104,7 @@ typedef struct {
 typedef struct {
     tr_data data;
     const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
-    int epochs, batch, seed, threads, augment, equalize, quiet;
+    int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
     float lr, weight_decay, val_fraction, gamma;
     int has_lr, norm, schedule, step_size, patience, early_stop, bn_batches;
     int class_weights; /* 0 auto, 1 none, 2 balanced */
@@ -421,6 +424,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"checkpoint", required_argument, 0, 'K'}, {"resume", required_argument, 0, 'R'},
         {"report", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
         {"face-cache", required_argument, 0, 'F'}, {"bn-recalibrate", required_argument, 0, 'B'},
+        {"flip-average", no_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -462,6 +466,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
             else return tr_usage_error(cmd, "--norm is unit, sample or meanstd, not '%s'", optarg);
             break;
         case 'E': o->equalize = 1; break;
+        case 'M': o->flip_average = 1; break;
         case 'c': {
             char extra;
             if (sscanf(optarg, "%f,%f,%f%c", &o->crop.dx, &o->crop.dy, &o->crop.scale, &extra) != 3 ||
@@ -586,6 +591,7 @@ int tr_cmd_fit(int argc, char **argv)
         spec.norm = (nn_norm)o.norm;
     spec.crop = o.crop;
     spec.equalize = o.equalize;
+    spec.flip_average = o.flip_average; /* inference only: not in the resume hash */
     spec.mean = 0;
     spec.std = 1;
 

@@ -233,8 +233,65 @@ static void test_batch_independent(void)
     }
 }
 
+/* flip_average: the output is the mean over the image and its mirror image,
+ * so an image and its mirror score alike, and a lopsided net's output moves */
+static void test_flip_average(void)
+{
+    const char *arch = "input 7 5 2\nconv 3 3 pad=same\nbatchnorm\nrelu\nmaxpool 2\n"
+                       "flatten\ndense 2\nsoftmax\n";
+    nn_net *plain, *flip;
+    nn_error err;
+    REQUIRE(nn_net_from_text(arch, "flip", &plain, &err) == NN_OK, "%s", err.msg);
+    REQUIRE(nn_net_from_text(arch, "flip", &flip, &err) == NN_OK, "%s", err.msg);
+    nn_net_init_params(plain, 3);
+    nn_net_init_params(flip, 3);
+    nn_input_spec in = *nn_net_input(flip);
+    in.flip_average = 1;
+    REQUIRE(nn_net_set_input(flip, &in, &err) == NN_OK, "%s", err.msg);
+    enum { B = 3, W = 7, H = 5, C = 2, N = W * H * C };
+    float x[B * N], mx[B * N];
+    for (int k = 0; k < B * N; k++)
+        x[k] = sinf(0.71f * (float)k) + 0.3f * cosf(0.13f * (float)(k * k));
+    for (int r = 0; r < B * C * H; r++)
+        for (int c = 0; c < W; c++)
+            mx[r * W + c] = x[r * W + W - 1 - c];
+    nn_ctx *cp, *cf;
+    REQUIRE(nn_ctx_new(plain, 2 * B, &cp, &err) == NN_OK, "%s", err.msg);
+    REQUIRE(nn_ctx_new(flip, B, &cf, &err) == NN_OK, "%s", err.msg);
+    float ya[B * 2], yb[B * 2], yf[B * 2], ym[B * 2];
+    memcpy(ya, nn_forward(cp, x, B), sizeof ya);
+    memcpy(yb, nn_forward(cp, mx, B), sizeof yb);
+    memcpy(yf, nn_forward(cf, x, B), sizeof yf);
+    memcpy(ym, nn_forward(cf, mx, B), sizeof ym);
+    double moved = 0;
+    for (int k = 0; k < B * 2; k++) {
+        float want = 0.5f * (ya[k] + yb[k]);
+        CHECK(fabsf(yf[k] - want) <= 1e-6f, "output %d: %.9g, mean of both %.9g", k,
+              (double)yf[k], (double)want);
+        CHECK(fabsf(ym[k] - yf[k]) <= 1e-6f, "output %d: mirror %.9g, original %.9g", k,
+              (double)ym[k], (double)yf[k]);
+        moved += fabs((double)yf[k] - (double)ya[k]);
+    }
+    CHECK(moved > 1e-4, "flip averaging changed nothing (%g)", moved);
+    /* the caller's batch limit is max_batch, not the doubled workspace */
+    CHECK(nn_forward(cf, x, B + 1) == NULL, "a batch over max_batch was run");
+    /* batch 1 gives the same bits as the same image inside a batch */
+    nn_ctx *c1;
+    REQUIRE(nn_ctx_new(flip, 1, &c1, &err) == NN_OK, "%s", err.msg);
+    for (int s = 0; s < B; s++) {
+        const float *y1 = nn_forward(c1, x + s * N, 1);
+        CHECK(memcmp(y1, yf + 2 * s, 2 * sizeof(float)) == 0, "sample %d alone differs", s);
+    }
+    nn_ctx_free(c1);
+    nn_ctx_free(cp);
+    nn_ctx_free(cf);
+    nn_net_free(plain);
+    nn_net_free(flip);
+}
+
 int main(void)
 {
+    test_flip_average();
     test_batch_independent();
     test_stability();
     test_no_alloc();

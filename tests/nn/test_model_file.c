@@ -39,6 +39,7 @@ static nn_net *make_small(void)
     in.crop.dy = -0.05f;
     in.crop.scale = 1.2f;
     in.equalize = 1;
+    in.flip_average = 1;
     REQUIRE(nn_net_set_input(net, &in, &err) == NN_OK, "%s", err.msg);
     REQUIRE(nn_net_set_meta(net, "trained_on", "unit test") == NN_OK, "meta");
     REQUIRE(nn_net_set_meta(net, "accuracy", "0.5") == NN_OK, "meta");
@@ -145,6 +146,17 @@ static void test_damage(void)
     d[8] = 2;
     CHECK(nn_net_load_memory(d, n, "v2.nnm", &b, &err) == NN_ERR_VERSION, "version 2: %s",
           err.msg);
+    /* input flags beyond equalize and flip-average, under a valid checksum */
+    memcpy(d, buf.p, n);
+    size_t flags_at = 28 + strlen(nn_net_arch_text(a)) + 36;
+    CHECK(d[flags_at] == 3, "input flags byte %zu is %u, want 3 (equalize, flip)", flags_at,
+          d[flags_at]);
+    d[flags_at] = 7;
+    uint32_t crc = nn_crc32(0, d, n - 4);
+    for (int k = 0; k < 4; k++)
+        d[n - 4 + (size_t)k] = (uint8_t)(crc >> (8 * k));
+    CHECK(nn_net_load_memory(d, n, "flags.nnm", &b, &err) == NN_ERR_FORMAT, "input flags 7");
+    CHECK(strstr(err.msg, "unknown input flags") != NULL, "%s", err.msg);
     /* foreign data */
     static const uint8_t png[16] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     CHECK(nn_net_load_memory(png, sizeof png, "x.png", &b, &err) == NN_ERR_FORMAT, "png");

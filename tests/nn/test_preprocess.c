@@ -8,7 +8,7 @@
 
 static nn_input_spec spec_of(int w, int h, int c, nn_norm norm, int eq)
 {
-    nn_input_spec s = {w, h, c, norm, 0.0f, 1.0f, {0.0f, 0.0f, 1.0f}, eq};
+    nn_input_spec s = {w, h, c, norm, 0.0f, 1.0f, {0.0f, 0.0f, 1.0f}, eq, 0};
     return s;
 }
 
