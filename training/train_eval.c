@@ -20,6 +20,9 @@ static const char eval_help[] =
     "  --strict                a corrupt image is fatal (default: reported, skipped)\n"
     "  --limit N               at most N images per split and class\n"
     "  --face-cache FILE       reuse/keep the face boxes of 'detect' data in FILE\n"
+    "  --single-view           score each face once, even when the model averages\n"
+    "                          over the face and its mirror image (to measure what\n"
+    "                          the averaging buys)\n"
     "  --json                  print one JSON object (accuracy, balanced_accuracy,\n"
     "                          precision, recall, f1, auc, n, confusion, ...)\n"
     "\n"
@@ -190,12 +193,13 @@ int tr_cmd_eval(int argc, char **argv)
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"split", required_argument, 0, 's'}, {"positive", required_argument, 0, 'P'},
         {"strict", no_argument, 0, 'S'},      {"limit", required_argument, 0, 'L'},
-        {"json", no_argument, 0, 'j'},        {"face-cache", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'},
+        {"json", no_argument, 0, 'j'},        {"face-cache", required_argument, 0, 'F'},
+        {"single-view", no_argument, 0, 'V'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *cmd = "eval", *model = NULL, *positives = NULL, *split_name = "test";
     tr_data data;
     memset(&data, 0, sizeof data);
-    int json = 0, splits = DS_LOAD_TEST, c;
+    int json = 0, single_view = 0, splits = DS_LOAD_TEST, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -217,6 +221,7 @@ int tr_cmd_eval(int argc, char **argv)
                 return tr_usage_error(cmd, "--limit wants a positive count, not '%s'", optarg);
             break;
         case 'j': json = 1; break;
+        case 'V': single_view = 1; break;
         case 'F': tr_face_cache_path = optarg; break;
         case ':': return tr_usage_error(cmd, "%s needs a value", argv[optind - 1]);
         default: return tr_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -239,6 +244,11 @@ int tr_cmd_eval(int argc, char **argv)
     if (nn_net_load(model, &net, &e)) {
         tr_error("%s", e.msg);
         return TR_EXIT_FAIL;
+    }
+    if (single_view && nn_net_input(net)->flip_average) {
+        nn_input_spec one = *nn_net_input(net);
+        one.flip_average = 0;
+        nn_net_set_input(net, &one, &e); /* same sizes: cannot fail */
     }
     int n_out = nn_net_n_outputs(net);
     if (!(n_out == n_classes || (n_classes == 2 && n_out == 1))) {
@@ -272,10 +282,11 @@ int tr_cmd_eval(int argc, char **argv)
     tr_metrics_compute(probs, n_out, s.labels, s.n, n_classes, &m);
     char desc[4096];
     tr_data_describe(&data, desc, sizeof desc);
+    int views = nn_net_input(net)->flip_average ? 2 : 1;
     if (json) {
         printf("{\n  \"model\": \"%s\",\n  \"split\": \"%s\",\n  \"n\": %d,\n  \"skipped\": %d,\n"
-               "  \"no_face\": %d,\n  \"classes\": %d,\n", model, split_name, m.n, s.n_skipped, s.n_noface,
-               n_classes);
+               "  \"no_face\": %d,\n  \"classes\": %d,\n  \"views\": %d,\n", model, split_name, m.n, s.n_skipped,
+               s.n_noface, n_classes, views);
         json_num("accuracy", m.accuracy, 0);
         json_num("balanced_accuracy", m.balanced_accuracy, 0);
         json_num("precision", m.precision, 0);
@@ -292,8 +303,9 @@ int tr_cmd_eval(int argc, char **argv)
         }
         printf("]\n}\n");
     } else {
-        printf("model      %s\ndata       %s (%s split)\nimages     %d (%d corrupt skipped, %d without a face)\n",
-               model, desc, split_name, m.n, s.n_skipped, s.n_noface);
+        printf("model      %s%s\ndata       %s (%s split)\nimages     %d (%d corrupt skipped, %d without a face)\n",
+               model, views == 2 ? " (each face and its mirror image averaged)" : "", desc, split_name, m.n,
+               s.n_skipped, s.n_noface);
         printf("accuracy   %.4f\nbalanced   %.4f\nprecision  %.4f\nrecall     %.4f\nF1         %.4f\n"
                "ROC AUC    %.4f\nloss       %.4f\n",
                m.accuracy, m.balanced_accuracy, m.precision, m.recall, m.f1, m.auc, m.loss);

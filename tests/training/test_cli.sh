@@ -86,6 +86,16 @@ if [ "$WHAT" = fit ]; then
     "$ST" eval --model "$T/m.nnm" --data "smiles:$SMILES" --limit 20 >"$T/eval.txt" 2>&1 \
         || bad "plain eval failed"
     grep -q "ROC AUC" "$T/eval.txt" || bad "plain eval lacks ROC AUC"
+    # --flip-average is saved in the model: eval then scores two views a face
+    # and different numbers; --single-view measures the same weights without it
+    "$ST" fit $COMMON --epochs 1 --flip-average --out "$T/f.nnm" || bad "fit --flip-average failed"
+    ev() { "$ST" eval --data "smiles:$SMILES" --limit 40 --json "$@" 2>/dev/null; }
+    ev --model "$T/f.nnm" >"$T/f2.json"
+    ev --model "$T/f.nnm" --single-view >"$T/f1.json"
+    grep -q '"views": 2,' "$T/f2.json" || bad "a --flip-average model is not scored over 2 views"
+    grep -q '"views": 1,' "$T/f1.json" || bad "--single-view still scores 2 views"
+    [ "$(grep '"loss"' "$T/f2.json")" != "$(grep '"loss"' "$T/f1.json")" ] ||
+        bad "averaging over the mirror image changed no loss"
     # --positive: which class folders count as smiling (FER2013's test split:
     # happy alone by default, then neutral and sad)
     FER=${SMILE_DATASETS:-}/fer2013
