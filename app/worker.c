@@ -682,6 +682,10 @@ static void load_model(wctx *c)
 
     face_config fc;
     face_config_defaults(&fc);
+    /* Boxes follow every frame; a face's score is redone at most 20 times a
+     * second (every other frame at 30 fps). The meter is smoothed over 0.3 s,
+     * so this halves the CNN's share of the CPU without a visible lag. */
+    fc.score_interval_s = 0.05f;
     char ferr[512] = "";
     if (face_pipeline_new(&fc, c->net, &c->fp, ferr, sizeof ferr) != FACE_OK) {
         c->fp = NULL;

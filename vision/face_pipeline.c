@@ -56,6 +56,7 @@ void face_config_defaults(face_config *cfg)
     cfg->max_face = 0;
     cfg->full_scan_interval = 15;
     cfg->smoothing_tau_s = 0.3f;
+    cfg->score_interval_s = 0.0f;
     cfg->max_missed_frames = 3;
 }
 
@@ -393,17 +394,32 @@ int face_pipeline_process(face_pipeline *fp, const uint8_t *grey, int width, int
     face_tracker_update(&fp->tr, dets, nd);
     fp->stats.frames++;
     int n = fp->tr.n < max_out ? fp->tr.n : max_out;
+    /* The tracks due a score: all of them, or with score_interval_s those
+     * never scored or scored long enough ago. */
     face_box boxes[FACE_MAX_TRACKS];
     float scores[FACE_MAX_TRACKS];
-    for (int i = 0; i < n; i++)
-        boxes[i] = fp->tr.t[i].box;
-    score_faces(fp, grey, width, height, stride, boxes, n, scores);
+    int due[FACE_MAX_TRACKS], nd_score = 0;
+    float every = fp->cfg.score_interval_s;
     for (int i = 0; i < n; i++) {
-        face_track *t = &fp->tr.t[i];
-        if (scores[i] >= 0)
-            face_track_score(t, scores[i], t_s, fp->cfg.smoothing_tau_s);
+        const face_track *t = &fp->tr.t[i];
+        if (every <= 0 || t->score < 0 || !(t_s - t->t_score < (double)every)) {
+            due[nd_score] = i;
+            boxes[nd_score++] = t->box;
+        }
+    }
+    score_faces(fp, grey, width, height, stride, boxes, nd_score, scores);
+    if (fp->ctx)
+        fp->stats.scored += nd_score;
+    for (int k = 0; k < nd_score; k++) {
+        face_track *t = &fp->tr.t[due[k]];
+        if (scores[k] >= 0)
+            face_track_score(t, scores[k], t_s, fp->cfg.smoothing_tau_s);
+    }
+    for (int i = 0; i < n; i++) {
+        const face_track *t = &fp->tr.t[i];
+        int has = fp->ctx && t->score >= 0;
         face_result r = {t->box.x, t->box.y, t->box.w, t->box.h, t->id,
-                         scores[i], scores[i] >= 0 ? t->smoothed : -1, t->missed};
+                         has ? t->score : -1, has ? t->smoothed : -1, t->missed};
         out[i] = r;
     }
     return n;
@@ -423,6 +439,8 @@ int face_pipeline_process_still(face_pipeline *fp, const uint8_t *grey, int widt
     int n = nd < max_out ? nd : max_out;
     float scores[MAX_DETS];
     score_faces(fp, grey, width, height, stride, dets, n, scores);
+    if (fp->ctx)
+        fp->stats.scored += n;
     for (int i = 0; i < n; i++) {
         face_result r = {dets[i].x, dets[i].y, dets[i].w, dets[i].h, i, scores[i], scores[i], 0};
         out[i] = r;

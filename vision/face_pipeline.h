@@ -45,6 +45,10 @@ typedef struct {
     int max_face;             /* 0: no limit */
     int full_scan_interval;   /* frames between full-frame scans (1 = every frame) */
     float smoothing_tau_s;    /* EMA time constant in seconds */
+    float score_interval_s;   /* 0: run the CNN on every face every frame; else a
+                                 track is rescored once this long has passed since
+                                 its last score (new tracks at once) and keeps its
+                                 last score in between */
     int max_missed_frames;    /* a track survives this many frames unseen */
 } face_config;
 
@@ -92,8 +96,9 @@ face_status face_crop_input(const nn_input_spec *spec, const uint8_t *grey, int 
 /* Why the last call failed ("" if it did not). */
 const char *face_pipeline_error(const face_pipeline *fp);
 
-/* The network input of the last processed frame's faces, n * C*H*W floats
- * in the order of the results (NULL without a model). For tests. */
+/* The network input of the last processed frame's scored faces, n * C*H*W
+ * floats in the order of the results (with score_interval_s, only the faces
+ * rescored that frame; NULL without a model). For tests. */
 const float *face_pipeline_last_input(const face_pipeline *fp, int *n);
 
 typedef struct {
@@ -101,6 +106,7 @@ typedef struct {
     long full_scans;  /* frames scanned in full */
     long local_scans; /* track-neighbourhood scans */
     long windows;     /* cascade windows evaluated */
+    long scored;      /* faces the CNN scored */
 } face_pipeline_stats;
 
 void face_pipeline_get_stats(const face_pipeline *fp, face_pipeline_stats *st);

@@ -381,6 +381,62 @@ static int test_pipeline(void)
     return 0;
 }
 
+/* score_interval_s: at 30 frames/s and 0.05 s, each face is scored on every
+ * other frame, keeps its score in between, and 0 scores every frame */
+static int test_score_interval(void)
+{
+    const char *ds = datasets_or_skip();
+    if (!ds)
+        return 77;
+    static uint8_t f0[FF_W * FF_H];
+    char err[512];
+    if (ff_compose(ds, 1, f0, err, sizeof err) != 0) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    nn_net *net = make_model((nn_crop_geometry){0, 0.05f, 1.2f});
+    if (!net)
+        return 1;
+    for (int every = 0; every < 2; every++) {
+        face_config cfg;
+        face_config_defaults(&cfg);
+        cfg.score_interval_s = every ? 0.05f : 0.0f;
+        face_pipeline *fp = NULL;
+        if (face_pipeline_new(&cfg, net, &fp, err, sizeof err) != FACE_OK) {
+            printf("FAIL: %s\n", err);
+            nn_net_free(net);
+            return 1;
+        }
+        face_result r[16], prev[16];
+        int n0 = 0;
+        for (int k = 0; k < 10; k++) {
+            int n = face_pipeline_process(fp, f0, FF_W, FF_H, FF_W, k / 30.0, r, 16);
+            if (k == 0)
+                n0 = n;
+            CHECK(n == n0 && n >= 2, "frame %d: %d faces, want %d", k, n, n0);
+            int nsc = 0;
+            face_pipeline_last_input(fp, &nsc);
+            int want = !every || k % 2 == 0 ? n : 0;
+            CHECK(nsc == want, "interval %d, frame %d: %d faces scored, want %d", every, k, nsc, want);
+            for (int i = 0; i < n && i < 16; i++) {
+                CHECK(r[i].score >= 0 && r[i].score <= 1, "frame %d: score %f", k, r[i].score);
+                if (every && k % 2 == 1)
+                    CHECK(r[i].score == prev[i].score && r[i].smoothed == prev[i].smoothed,
+                          "frame %d face %d: not rescored, yet %f -> %f", k, i, prev[i].score,
+                          r[i].score);
+            }
+            memcpy(prev, r, sizeof r);
+        }
+        face_pipeline_stats st;
+        face_pipeline_get_stats(fp, &st);
+        CHECK(st.scored == (long)n0 * (every ? 5 : 10), "interval %d: %ld scored, want %d", every,
+              st.scored, n0 * (every ? 5 : 10));
+        face_pipeline_free(fp);
+    }
+    nn_net_free(net);
+    return 0;
+}
+
 static int test_corrupt(void)
 {
     char err[512];
@@ -618,7 +674,7 @@ static int test_cascade(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|pipeline|corrupt|cascade\n");
+        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|pipeline|interval|corrupt|cascade\n");
         return 2;
     }
     int rc;
@@ -630,6 +686,8 @@ int main(int argc, char **argv)
         rc = test_noalloc();
     else if (strcmp(argv[1], "pipeline") == 0)
         rc = test_pipeline();
+    else if (strcmp(argv[1], "interval") == 0)
+        rc = test_score_interval();
     else if (strcmp(argv[1], "corrupt") == 0)
         rc = test_corrupt();
     else if (strcmp(argv[1], "cascade") == 0)
