@@ -89,11 +89,10 @@ void *tr_detector_new(char *err, size_t errlen)
         free(d);
         return NULL;
     }
-    /* face_pipeline.h's documented defaults */
-    face_detect_params_defaults(&d->p);
-    d->p.scale_factor = 1.1f;
-    d->p.min_neighbors = 5;
-    d->p.min_w = d->p.min_h = 30;
+    /* the full scan smile-score and the app run with their defaults */
+    face_config fc;
+    face_config_defaults(&fc);
+    face_config_detect_params(&fc, &d->p);
     if (tr_face_cache_path) {
         d->cache_path = strdup(tr_face_cache_path);
         FILE *f = fopen(tr_face_cache_path, "r");

@@ -57,4 +57,8 @@ int face_detector_reserve(face_detector *d, int max_candidates);
 /* Windows evaluated by the last call (for benchmarks). */
 long face_detector_windows(const face_detector *d);
 
+/* The detector settings of a full scan under cfg: what the pipeline runs on
+ * a whole frame, and what training runs on whole photos to cut the same boxes. */
+void face_config_detect_params(const face_config *cfg, face_detect_params *p);
+
 #endif /* FACE_DETECT_H */

@@ -193,13 +193,18 @@ static int check_frame(face_pipeline *fp, const uint8_t *grey, int width, int he
     return 1;
 }
 
-static void detect_params(const face_pipeline *fp, face_detect_params *p)
+void face_config_detect_params(const face_config *cfg, face_detect_params *p)
 {
     face_detect_params_defaults(p);
-    p->scale_factor = fp->cfg.scale_factor;
-    p->min_neighbors = fp->cfg.min_neighbors;
-    p->min_w = p->min_h = fp->cfg.min_face;
-    p->max_w = p->max_h = fp->cfg.max_face;
+    p->scale_factor = cfg->scale_factor;
+    p->min_neighbors = cfg->min_neighbors;
+    p->min_w = p->min_h = cfg->min_face;
+    p->max_w = p->max_h = cfg->max_face;
+}
+
+static void detect_params(const face_pipeline *fp, face_detect_params *p)
+{
+    face_config_detect_params(&fp->cfg, p);
 }
 
 static int full_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
