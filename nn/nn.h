@@ -191,6 +191,11 @@ typedef struct {
     float rho;          /* rmsprop (alpha), adadelta */
     float eps;
     float weight_decay; /* L2, added to the gradient */
+    /* 0: off. Otherwise the optimizer also keeps an exponential moving average
+     * of the parameters (Polyak averaging) with this decay in (0, 1), warmed up
+     * as min(decay, (1 + t) / (10 + t)) so the first steps' weights fade fast.
+     * Averaged weights sit in a flatter part of the loss than the last step's. */
+    float average_decay;
 } nn_opt_config;
 
 /* PyTorch's defaults for that optimizer (lr included). */
@@ -216,6 +221,9 @@ nn_status nn_optim_load_state(nn_optim *opt, const void *buf, size_t size, nn_er
 nn_status nn_opt_check(const nn_opt_config *cfg, nn_error *err);
 const nn_opt_config *nn_optim_config(const nn_optim *opt); /* lr as last set */
 uint64_t nn_optim_steps(const nn_optim *opt);               /* updates so far */
+/* The averaged parameters (n_params floats; equal to the parameters after the
+ * first step), or NULL when average_decay is 0. Saved with the state. */
+float *nn_optim_average(nn_optim *opt);
 
 /* ------------------------------------------------------------ training */
 
@@ -232,6 +240,11 @@ typedef struct {
     nn_loss_kind loss;
     const float *class_weights; /* NULL, or one weight per class (2 for a sigmoid) */
     uint64_t seed;             /* dropout */
+    /* Label smoothing in [0, 1) for BCE and softmax CE: training targets are
+     * (1 - s) * one_hot + s / K, with K = 2 for a sigmoid. Evaluation losses
+     * stay unsmoothed. Against mislabelled images it caps how sure the net
+     * must become of any label. */
+    float label_smoothing;
 } nn_trainer_config;
 
 typedef struct nn_trainer nn_trainer;
@@ -264,6 +277,14 @@ void nn_trainer_bn_recalibrate_end(nn_trainer *tr);
 
 void nn_trainer_set_lr(nn_trainer *tr, float lr);
 float nn_trainer_get_lr(const nn_trainer *tr);
+
+/* With the optimizer's average_decay, swaps the net's parameters with their
+ * running average, so evaluation, recalibration and saving see the averaged
+ * weights; a second call swaps back. Returns 1 if the averaged weights are now
+ * in the net, 0 if the raw ones are (always 0 without averaging).
+ * nn_trainer_step swaps back by itself: training continues from the raw
+ * weights. A checkpoint is refused while the average is swapped in. */
+int nn_trainer_swap_average(nn_trainer *tr);
 
 /* Checkpoints hold the net, the optimizer state, and an opaque blob from the
  * caller (epoch, data RNG, schedule), so a resumed run continues bit-exactly. */

@@ -29,8 +29,9 @@ struct nn_optim {
     size_t n;          /* parameters */
     uint64_t t;        /* steps taken */
     double mu_product; /* nadam: mu_1 * ... * mu_t */
-    size_t n_state;    /* floats in state: 0, n or 2n */
-    float *state;      /* [n] first buffer, then [n] second buffer */
+    size_t n_state;    /* floats in state: 0, n or 2n, and n more when averaging */
+    float *state;      /* [n] first buffer, then [n] second buffer, then [n] average */
+    float *average;    /* inside state, or NULL */
 };
 
 static const char *const opt_names[NN_OPT_COUNT] = {
@@ -139,6 +140,8 @@ nn_status nn_opt_check(const nn_opt_config *cfg, nn_error *err)
     const char *name = opt_names[cfg->kind];
     CHECK(cfg->lr > 0 && isfinite(cfg->lr), "lr", cfg->lr, "(0, inf)");
     CHECK(in_range(cfg->weight_decay, 0, INFINITY, 0), "weight_decay", cfg->weight_decay, "[0, inf)");
+    CHECK(cfg->average_decay == 0 || (cfg->average_decay > 0 && cfg->average_decay < 1), "average_decay",
+          cfg->average_decay, "(0, 1) or 0 for none");
     switch (cfg->kind) {
     case NN_OPT_SGD:
         break;
@@ -198,8 +201,8 @@ nn_status nn_optim_new(const nn_opt_config *cfg, size_t n_params, nn_optim **out
                      opt_names[cfg->kind]);
         return NN_ERR_ARG;
     }
-    size_t nb = n_buffers(cfg->kind);
-    if (n_params > SIZE_MAX / sizeof(float) / 2) {
+    size_t nb = n_buffers(cfg->kind) + (cfg->average_decay > 0);
+    if (n_params > SIZE_MAX / sizeof(float) / 3) {
         if (err)
             snprintf(err->msg, sizeof err->msg, "optimizer %s: %zu parameters is too many",
                      opt_names[cfg->kind], n_params);
@@ -218,6 +221,8 @@ nn_status nn_optim_new(const nn_opt_config *cfg, size_t n_params, nn_optim **out
             free(opt);
             goto nomem;
         }
+        if (cfg->average_decay > 0)
+            opt->average = opt->state + (nb - 1) * n_params;
     }
     *out = opt;
     return NN_OK;
@@ -449,7 +454,19 @@ void nn_optim_step(nn_optim *opt, float *params, const float *grads)
     default:
         break;
     }
+    if (opt->average) {
+        float *A = opt->average;
+        if (t == 1) {
+            memcpy(A, params, n * sizeof *A);
+        } else {
+            float d = fminf(c->average_decay, (float)(1.0 + (double)t) / (float)(10.0 + (double)t));
+            for (size_t i = 0; i < n; i++)
+                A[i] += (1.0f - d) * (params[i] - A[i]);
+        }
+    }
 }
+
+float *nn_optim_average(nn_optim *opt) { return opt ? opt->average : NULL; }
 
 void nn_optim_set_lr(nn_optim *opt, float lr)
 {
@@ -464,8 +481,9 @@ const nn_opt_config *nn_optim_config(const nn_optim *opt) { return opt ? &opt->c
 uint64_t nn_optim_steps(const nn_optim *opt) { return opt ? opt->t : 0; }
 
 /* State blob, native byte order (checkpoints do not travel between machines):
- *   u32 magic "NNOS", u32 version 1, u32 kind, u32 0, u64 n_params, u64 steps,
- *   f64 mu_product, then n_state floats (moment buffers). */
+ *   u32 magic "NNOS", u32 version 1, u32 kind, u32 flags (1: averaged
+ *   parameters follow the moments), u64 n_params, u64 steps, f64 mu_product,
+ *   then n_state floats (moment buffers, then the average). */
 #define STATE_MAGIC 0x534f4e4eu /* "NNOS" little-endian */
 #define STATE_HEADER 40
 
@@ -479,7 +497,7 @@ void nn_optim_save_state(const nn_optim *opt, void *buf)
     if (!opt || !buf)
         return;
     unsigned char *b = buf;
-    uint32_t h[4] = {STATE_MAGIC, 1, (uint32_t)opt->cfg.kind, 0};
+    uint32_t h[4] = {STATE_MAGIC, 1, (uint32_t)opt->cfg.kind, opt->average != NULL};
     uint64_t n = opt->n;
     memcpy(b, h, sizeof h);
     memcpy(b + 16, &n, 8);
@@ -512,7 +530,7 @@ nn_status nn_optim_load_state(nn_optim *opt, const void *buf, size_t size, nn_er
     memcpy(&n, b + 16, 8);
     memcpy(&t, b + 24, 8);
     memcpy(&mu_product, b + 32, 8);
-    if (h[0] != STATE_MAGIC || h[3] != 0) {
+    if (h[0] != STATE_MAGIC) {
         if (err)
             snprintf(err->msg, sizeof err->msg, "optimizer %s state: bad magic at byte 0", name);
         return NN_ERR_FORMAT;
@@ -529,6 +547,19 @@ nn_status nn_optim_load_state(nn_optim *opt, const void *buf, size_t size, nn_er
             snprintf(err->msg, sizeof err->msg,
                      "optimizer state at byte 8 is for optimizer %s, this run uses %s",
                      nn_opt_name((nn_opt_kind)h[2]), name);
+        return NN_ERR_FORMAT;
+    }
+    if (h[3] > 1) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "optimizer %s state: unknown flags %u at byte 12", name,
+                     (unsigned)h[3]);
+        return NN_ERR_FORMAT;
+    }
+    if (h[3] != (opt->average != NULL)) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg,
+                     "optimizer %s state %s averaged parameters (flag at byte 12), this run %s", name,
+                     h[3] ? "has" : "has no", opt->average ? "averages them" : "does not average");
         return NN_ERR_FORMAT;
     }
     if (n != opt->n || size != nn_optim_state_size(opt)) {

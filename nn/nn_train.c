@@ -44,6 +44,7 @@ struct nn_trainer {
     double *bn_sum; /* recalibration: per batchnorm channel, sample-weighted mean then variance */
     double bn_n;    /* samples added */
     double *bn_tmp; /* 2 x the widest batchnorm: one batch's mean and var */
+    int average_in; /* the optimizer's averaged weights are in net->params */
 };
 
 static int label_ok(const nn_trainer *tr, int y) { return y >= 0 && y < (tr->n_out == 1 ? 2 : tr->n_out); }
@@ -59,7 +60,7 @@ static float sigmoid1(float z)
 /* Loss of samples [0, n) given the top activations out (logits when fused);
  * writes the gradient (scaled by 1/total) into dtop when it is not NULL and
  * probabilities into probs when that is not NULL. Returns the weighted sum. */
-double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, const float *out,
+double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothing, const float *out,
                     const int *labels, int n, int total, float *dtop, float *probs, int *correct)
 {
     int O = n_out, hits = 0;
@@ -73,7 +74,7 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, const float *
         float *p = probs ? probs + (size_t)s * O : NULL;
         int pred;
         if (loss == NN_LOSS_BCE) {
-            float zz = z[0], t = (float)y;
+            float zz = z[0], t = (float)y * (1.0f - smoothing) + 0.5f * smoothing;
             double l = fmax(zz, 0.0) - zz * t + log1p(exp(-fabs((double)zz)));
             float pr = sigmoid1(zz);
             sum += w * l;
@@ -91,12 +92,15 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, const float *
             double se = 0.0;
             for (int o = 0; o < O; o++)
                 se += exp((double)z[o] - m);
-            double lse = m + log(se);
-            sum += w * (lse - z[y]);
+            double lse = m + log(se), zt = 0.0;
+            float off = smoothing / (float)O, on = 1.0f - smoothing + off;
+            for (int o = 0; o < O; o++)
+                zt += (double)(o == y ? on : off) * z[o];
+            sum += w * (lse - zt);
             for (int o = 0; o < O; o++) {
                 float pr = (float)exp((double)z[o] - lse);
                 if (d)
-                    d[o] = w * (pr - (o == y ? 1.0f : 0.0f)) * inv;
+                    d[o] = w * (pr - (o == y ? on : off)) * inv;
                 if (p)
                     p[o] = pr;
             }
@@ -144,8 +148,8 @@ static void *run_job(void *arg)
     nn_run_forward(net, ws, n, tr->upto, j->train != 0, seed, j->start);
     float *dtop = step ? ws->dbuf[1] : NULL;
     float *probs = j->probs ? j->probs + (size_t)j->start * tr->n_out : NULL;
-    j->loss = nn_loss_eval(tr->loss, tr->n_out, tr->cwv, ws->act[tr->upto], j->labels + j->start,
-                           n, j->total, dtop, probs, &j->correct);
+    j->loss = nn_loss_eval(tr->loss, tr->n_out, tr->cwv, step ? tr->cfg.label_smoothing : 0.0f,
+                           ws->act[tr->upto], j->labels + j->start, n, j->total, dtop, probs, &j->correct);
     if (step)
         nn_run_backward(net, ws, n, tr->upto, dtop);
     return NULL;
@@ -205,6 +209,13 @@ nn_status nn_trainer_new(nn_net *net, const nn_trainer_config *cfg, const nn_opt
         (loss == NN_LOSS_SOFTMAX_CE && (tr->n_out < 2 || act == NN_L_SIGMOID))) {
         nn_seterr(err, "trainer: loss %d does not fit a network with %d output(s)%s", (int)loss,
                   tr->n_out, act == NN_L_SIGMOID ? " and a sigmoid" : act == NN_L_SOFTMAX ? " and a softmax" : "");
+        free(tr);
+        return NN_ERR_ARG;
+    }
+    if (!(cfg->label_smoothing >= 0.0f && cfg->label_smoothing < 1.0f) ||
+        (cfg->label_smoothing > 0.0f && loss == NN_LOSS_MSE)) {
+        nn_seterr(err, "trainer: label smoothing %g must be in [0, 1), and 0 for the MSE loss",
+                  (double)cfg->label_smoothing);
         free(tr);
         return NN_ERR_ARG;
     }
@@ -353,6 +364,8 @@ float nn_trainer_step(nn_trainer *tr, const float *x, const int *labels, int bat
         *n_correct = 0;
     if (!tr || !check_batch(tr, x, labels, batch))
         return NAN;
+    if (tr->average_in)
+        nn_trainer_swap_average(tr);
     run_all(tr, x, labels, batch, 1, NULL);
     /* fixed order: thread 0's buffer collects the others', 1, 2, ... */
     float *g = tr->ws[0].grads;
@@ -470,11 +483,30 @@ float nn_trainer_get_lr(const nn_trainer *tr) { return nn_optim_get_lr(tr->opt);
 
 /* ------------------------------------------------------------ checkpoints */
 
+int nn_trainer_swap_average(nn_trainer *tr)
+{
+    float *avg = tr ? nn_optim_average(tr->opt) : NULL;
+    if (!avg || nn_optim_steps(tr->opt) == 0)
+        return 0;
+    float *p = tr->net->params;
+    for (size_t i = 0; i < tr->net->n_params; i++) {
+        float t = p[i];
+        p[i] = avg[i];
+        avg[i] = t;
+    }
+    tr->average_in = !tr->average_in;
+    return tr->average_in;
+}
+
 nn_status nn_trainer_save_checkpoint(const nn_trainer *tr, const char *path, const void *extra,
                                      size_t extra_size, nn_error *err)
 {
     if (!tr || !path || (!extra && extra_size)) {
         nn_seterr(err, "nn_trainer_save_checkpoint: NULL argument");
+        return NN_ERR_ARG;
+    }
+    if (tr->average_in) {
+        nn_seterr(err, "%s: not written, the averaged weights are swapped in (swap them out first)", path);
         return NN_ERR_ARG;
     }
     nn_buf model = {0}, b = {0};
@@ -604,6 +636,7 @@ nn_status nn_trainer_load_checkpoint(nn_trainer *tr, const char *path, void *ext
         goto out;
     /* everything checked: now change the trainer */
     memcpy(tr->net->params, net->params, net->n_params * sizeof(float));
+    tr->average_in = 0;
     memcpy(tr->net->state, net->state, net->n_state * sizeof(float));
     tr->net->input = net->input;
     for (int i = 0; i < net->n_meta; i++)

@@ -55,7 +55,8 @@ static void train_steps(nn_trainer *tr, int from, int to)
     }
 }
 
-static nn_trainer *new_trainer(nn_net **net, int threads)
+/* the toy net under Adam 0.01, with optional weight averaging and smoothing */
+static nn_trainer *new_trainer_with(nn_net **net, int threads, float average_decay, float smoothing)
 {
     nn_error err;
     REQUIRE(nn_net_from_text(toy_arch, "toy", net, &err) == NN_OK, "%s", err.msg);
@@ -63,12 +64,15 @@ static nn_trainer *new_trainer(nn_net **net, int threads)
     nn_opt_config oc;
     nn_opt_defaults(NN_OPT_ADAM, &oc);
     oc.lr = 0.01f;
+    oc.average_decay = average_decay;
     nn_trainer_config tc = {.max_batch = 128, .threads = threads, .loss = NN_LOSS_AUTO,
-                            .class_weights = NULL, .seed = 9};
+                            .class_weights = NULL, .seed = 9, .label_smoothing = smoothing};
     nn_trainer *tr;
     REQUIRE(nn_trainer_new(*net, &tc, &oc, &tr, &err) == NN_OK, "%s", err.msg);
     return tr;
 }
+
+static nn_trainer *new_trainer(nn_net **net, int threads) { return new_trainer_with(net, threads, 0.0f, 0.0f); }
 
 static void test_learns(void)
 {
@@ -400,6 +404,108 @@ static void test_bad_input(void)
     nn_net_free(net);
 }
 
+static int same_params(nn_net *a, nn_net *b)
+{
+    return memcmp(nn_net_params(a), nn_net_params(b), nn_net_n_params(a) * sizeof(float)) == 0;
+}
+
+/* Weight averaging leaves training alone, swaps in and out exactly, is
+ * refused in a checkpoint while swapped in, and resumes bit-exactly. */
+static void test_average(void)
+{
+    nn_net *raw, *avg, *res;
+    nn_trainer *tr = new_trainer_with(&raw, 2, 0.0f, 0.0f), *ta = new_trainer_with(&avg, 2, 0.9f, 0.0f);
+    CHECK(nn_trainer_swap_average(ta) == 0, "swapped in an average before any step");
+    train_steps(tr, 0, 30);
+    train_steps(ta, 0, 30);
+    CHECK(same_params(raw, avg), "averaging changed the trained weights");
+    CHECK(nn_trainer_swap_average(tr) == 0 && same_params(raw, avg), "a plain trainer swapped something");
+    CHECK(nn_trainer_swap_average(ta) == 1, "the average was not swapped in");
+    CHECK(!same_params(raw, avg), "the averaged weights equal the last step's");
+    float probs[NTEST];
+    nn_trainer_eval(ta, xte, yte, NTEST, probs);
+    int hits = 0;
+    for (int i = 0; i < NTEST; i++)
+        hits += (probs[i] > 0.5f) == yte[i];
+    CHECK(hits >= NTEST * 9 / 10, "the averaged weights classify %d/%d", hits, NTEST);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/nn-avg-%d.ckpt", (int)getpid());
+    extra_t ex = {3, {0}}, back;
+    nn_error err = {{0}};
+    CHECK(nn_trainer_save_checkpoint(ta, path, &ex, sizeof ex, &err) == NN_ERR_ARG && strstr(err.msg, "swapped"),
+          "checkpoint with the average swapped in: '%s'", err.msg);
+    CHECK(nn_trainer_swap_average(ta) == 0 && same_params(raw, avg), "swapping back is not exact");
+    REQUIRE(nn_trainer_save_checkpoint(ta, path, &ex, sizeof ex, &err) == NN_OK, "%s", err.msg);
+    /* a step taken with the average swapped in continues from the raw weights */
+    nn_trainer_swap_average(ta);
+    train_steps(tr, 30, 40);
+    train_steps(ta, 30, 40);
+    CHECK(same_params(raw, avg), "training continued from the averaged weights");
+    /* resume from step 30 and compare both the weights and the average at 40 */
+    nn_trainer *tres = new_trainer_with(&res, 2, 0.9f, 0.0f);
+    REQUIRE(nn_trainer_load_checkpoint(tres, path, &back, sizeof back, &err) == NN_OK, "%s", err.msg);
+    train_steps(tres, 30, 40);
+    CHECK(same_params(res, avg), "resumed weights differ");
+    nn_trainer_swap_average(ta);
+    nn_trainer_swap_average(tres);
+    CHECK(same_params(res, avg), "resumed average differs");
+    /* a plain trainer cannot load an averaging checkpoint */
+    err.msg[0] = 0;
+    CHECK(nn_trainer_load_checkpoint(tr, path, &back, sizeof back, &err) != NN_OK && strstr(err.msg, "averaged"),
+          "plain trainer loaded an averaging checkpoint: '%s'", err.msg);
+    unlink(path);
+    nn_trainer_free(tr);
+    nn_trainer_free(ta);
+    nn_trainer_free(tres);
+    nn_net_free(raw);
+    nn_net_free(avg);
+    nn_net_free(res);
+}
+
+/* Label smoothing keeps the trained net from certainty; bad values are refused. */
+static void test_label_smoothing(void)
+{
+    nn_net *a, *b;
+    nn_trainer *ta = new_trainer_with(&a, 1, 0.0f, 0.0f), *tb = new_trainer_with(&b, 1, 0.0f, 0.2f);
+    train_steps(ta, 0, 150);
+    train_steps(tb, 0, 150);
+    float pa[NTEST], pb[NTEST];
+    nn_trainer_eval(ta, xte, yte, NTEST, pa);
+    nn_trainer_eval(tb, xte, yte, NTEST, pb);
+    float maxa = 0, maxb = 0;
+    int hits = 0;
+    for (int i = 0; i < NTEST; i++) {
+        maxa = fmaxf(maxa, fmaxf(pa[i], 1.0f - pa[i]));
+        maxb = fmaxf(maxb, fmaxf(pb[i], 1.0f - pb[i]));
+        hits += (pb[i] > 0.5f) == yte[i];
+    }
+    CHECK(maxa > 0.97f, "unsmoothed net not confident: %g", (double)maxa);
+    CHECK(maxb < 0.95f, "smoothing 0.2 still gives probability %g", (double)maxb);
+    CHECK(hits >= NTEST * 9 / 10, "smoothed net classifies %d/%d", hits, NTEST);
+    nn_trainer_free(ta);
+    nn_trainer_free(tb);
+    nn_net_free(a);
+    nn_net_free(b);
+    nn_error err = {{0}};
+    REQUIRE(nn_net_from_text(toy_arch, "toy", &a, &err) == NN_OK, "%s", err.msg);
+    nn_opt_config oc;
+    nn_opt_defaults(NN_OPT_ADAM, &oc);
+    const float bad[3] = {1.0f, -0.1f, NAN};
+    for (int i = 0; i < 3; i++) {
+        nn_trainer_config tc = {.max_batch = 4, .threads = 1, .label_smoothing = bad[i]};
+        nn_trainer *t = NULL;
+        err.msg[0] = 0;
+        CHECK(nn_trainer_new(a, &tc, &oc, &t, &err) == NN_ERR_ARG && strstr(err.msg, "smoothing"),
+              "smoothing %g accepted: '%s'", (double)bad[i], err.msg);
+        nn_trainer_free(t);
+    }
+    nn_trainer_config tc = {.max_batch = 4, .threads = 1, .loss = NN_LOSS_MSE, .label_smoothing = 0.1f};
+    nn_trainer *t = NULL;
+    CHECK(nn_trainer_new(a, &tc, &oc, &t, &err) == NN_ERR_ARG, "smoothing with MSE accepted");
+    nn_trainer_free(t);
+    nn_net_free(a);
+}
+
 int main(void)
 {
     nn_rng rng;
@@ -415,6 +521,8 @@ int main(void)
     test_deterministic(1);
     test_deterministic(2);
     test_resume();
+    test_average();
+    test_label_smoothing();
     test_running_stats(1);
     test_running_stats(3);
     test_bn_recalibrate(1);

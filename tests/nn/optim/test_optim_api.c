@@ -67,6 +67,13 @@ static void test_configs(void)
         expect_bad(&bad, "weight_decay", "negative weight decay");
         bad = cfg, bad.weight_decay = NAN;
         expect_bad(&bad, "weight_decay", "NaN weight decay");
+        EXPECT(cfg.average_decay == 0, "averaging is off by default");
+        bad = cfg, bad.average_decay = 1.0f;
+        expect_bad(&bad, "average_decay", "average decay 1");
+        bad = cfg, bad.average_decay = -0.5f;
+        expect_bad(&bad, "average_decay", "negative average decay");
+        bad = cfg, bad.average_decay = NAN;
+        expect_bad(&bad, "average_decay", "NaN average decay");
         /* The message also says which optimizer. */
         bad = cfg, bad.lr = -1;
         nn_optim *opt = NULL;
@@ -252,6 +259,78 @@ static void test_state(void)
 /* Updates are elementwise: optimising n parameters at once must give, bit for
  * bit, what n one-parameter optimizers give. n spans several of the kernels'
  * blocks and a ragged tail, so blocking and vector/scalar paths are covered. */
+/* Polyak averaging: the average starts at the first step's weights and then
+ * follows A += (1 - d_t) (p - A) with d_t = min(decay, (1 + t) / (10 + t));
+ * it travels in the state blob, and a blob with the wrong flag is refused. */
+static void test_average(void)
+{
+    enum { N = 7, STEPS = 40 };
+    nn_opt_config cfg;
+    nn_opt_defaults(NN_OPT_ADAM, &cfg);
+    nn_optim *plain = NULL, *avg = NULL, *other = NULL;
+    nn_error err = {{0}};
+    EXPECT(nn_optim_new(&cfg, N, &plain, &err) == NN_OK, "plain adam: %s", err.msg);
+    EXPECT(nn_optim_average(plain) == NULL, "no average without average_decay");
+    cfg.average_decay = 0.9f;
+    EXPECT(nn_optim_new(&cfg, N, &avg, &err) == NN_OK, "averaging adam: %s", err.msg);
+    EXPECT(nn_optim_new(&cfg, N, &other, &err) == NN_OK, "second averaging adam: %s", err.msg);
+    if (!plain || !avg || !other)
+        goto out;
+    EXPECT(nn_optim_state_size(avg) == nn_optim_state_size(plain) + N * sizeof(float),
+           "the average adds n floats to the state");
+    float p[N], q[N], g[N];
+    double want[N];
+    for (int i = 0; i < N; i++)
+        p[i] = q[i] = (float)i - 3.0f;
+    for (int t = 1; t <= STEPS; t++) {
+        fake_grad(t, p, g, N);
+        nn_optim_step(avg, p, g);
+        nn_optim_step(plain, q, g);
+        const float *a = nn_optim_average(avg);
+        double d = fmin(0.9, (1.0 + t) / (10.0 + t));
+        for (int i = 0; i < N; i++) {
+            EXPECT(p[i] == q[i], "averaging changed the raw step at t=%d", t);
+            want[i] = t == 1 ? p[i] : want[i] + (1.0 - d) * (p[i] - want[i]);
+            EXPECT(fabs(a[i] - want[i]) < 1e-5, "t=%d average[%d] %g, want %g", t, i, (double)a[i], want[i]);
+        }
+    }
+    /* the average lags behind: after 40 steps it differs from the weights */
+    float gap = 0.0f;
+    for (int i = 0; i < N; i++)
+        gap += fabsf(nn_optim_average(avg)[i] - p[i]);
+    EXPECT(gap > 1e-4f, "average equals the weights after %d steps", STEPS);
+
+    size_t sz = nn_optim_state_size(avg);
+    unsigned char *blob = malloc(sz), *pblob = malloc(nn_optim_state_size(plain));
+    if (!blob || !pblob) {
+        free(blob);
+        free(pblob);
+        goto out;
+    }
+    nn_optim_save_state(avg, blob);
+    EXPECT(nn_optim_load_state(other, blob, sz, &err) == NN_OK, "average round trip: %s", err.msg);
+    EXPECT(memcmp(nn_optim_average(other), nn_optim_average(avg), N * sizeof(float)) == 0,
+           "the loaded average differs");
+    err.msg[0] = 0;
+    EXPECT(nn_optim_load_state(plain, blob, sz, &err) == NN_ERR_FORMAT && strstr(err.msg, "averaged"),
+           "a state with an average loaded into a plain optimizer: '%s'", err.msg);
+    nn_optim_save_state(plain, pblob);
+    err.msg[0] = 0;
+    EXPECT(nn_optim_load_state(other, pblob, nn_optim_state_size(plain), &err) == NN_ERR_FORMAT &&
+               strstr(err.msg, "averaged"),
+           "a plain state loaded into an averaging optimizer: '%s'", err.msg);
+    blob[12] = 2;
+    err.msg[0] = 0;
+    EXPECT(nn_optim_load_state(other, blob, sz, &err) == NN_ERR_FORMAT && strstr(err.msg, "flags"),
+           "unknown flags 2: '%s'", err.msg);
+    free(blob);
+    free(pblob);
+out:
+    nn_optim_free(plain);
+    nn_optim_free(avg);
+    nn_optim_free(other);
+}
+
 static void test_elementwise(void)
 {
     enum { N = 2 * 256 + 37, STEPS = 4 };
@@ -295,6 +374,7 @@ int main(void)
     test_configs();
     test_lr();
     test_state();
+    test_average();
     test_elementwise();
     return test_result("optim-api");
 }
