@@ -42,12 +42,21 @@ static const char fit_help[] =
     "  --flip-average          the model averages its output over each face and its\n"
     "                          mirror image (stored in the model; twice the\n"
     "                          inference cost, validation does not use it)\n"
-    "\n"
+    "\n";
+/* split in two: C11 compilers need only take 4,095-character literals */
+static const char fit_help_optimisation[] =
     "Optimisation:\n"
     "  --optimizer NAME        sgd momentum nag adagrad rmsprop adadelta adam nadam\n"
     "                          (default adam)\n"
     "  --lr X                  learning rate (default: the optimizer's own, 1e-3 for adam)\n"
     "  --weight-decay X        L2 penalty (default 0)\n"
+    "  --ema DECAY             also keep an exponential moving average of the\n"
+    "                          weights (e.g. 0.999, about the last 1,000 steps);\n"
+    "                          validation, batchnorm recalibration and the saved\n"
+    "                          model use the averaged weights (default: off)\n"
+    "  --label-smoothing X     train towards 1 - X/2 and X/2 instead of 1 and 0\n"
+    "                          (softmax: 1 - X + X/K and X/K), so mislabelled\n"
+    "                          images pull less (default 0)\n"
     "  --epochs N              (default 15)\n"
     "  --batch N               (default 64)\n"
     "  --class-weights auto|none|balanced  weight class c by max_count/count_c;\n"
@@ -105,7 +114,7 @@ typedef struct {
     tr_data data;
     const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
-    float lr, weight_decay, val_fraction, gamma;
+    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing;
     int has_lr, norm, schedule, step_size, patience, early_stop, bn_batches;
     int class_weights; /* 0 auto, 1 none, 2 balanced */
     nn_crop_geometry crop;
@@ -392,6 +401,14 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
     snprintf(buf, sizeof buf, "%d", o->seed);
     nn_net_set_meta(net, "seed", buf);
     nn_net_set_meta(net, "augment", o->augment ? "yes" : "no");
+    if (o->ema > 0) {
+        snprintf(buf, sizeof buf, "%g", (double)o->ema);
+        nn_net_set_meta(net, "weights_ema", buf);
+    }
+    if (o->label_smoothing > 0) {
+        snprintf(buf, sizeof buf, "%g", (double)o->label_smoothing);
+        nn_net_set_meta(net, "label_smoothing", buf);
+    }
     if (val_acc >= 0) {
         snprintf(buf, sizeof buf, "%.4f", val_acc);
         nn_net_set_meta(net, "val_accuracy", buf);
@@ -424,7 +441,8 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"checkpoint", required_argument, 0, 'K'}, {"resume", required_argument, 0, 'R'},
         {"report", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
         {"face-cache", required_argument, 0, 'F'}, {"bn-recalibrate", required_argument, 0, 'B'},
-        {"flip-average", no_argument, 0, 'M'},
+        {"flip-average", no_argument, 0, 'M'},  {"ema", required_argument, 0, 'm'},
+        {"label-smoothing", required_argument, 0, 'y'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -446,7 +464,10 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(fit_help, stdout); exit(TR_EXIT_OK);
+        case 'h':
+            fputs(fit_help, stdout);
+            fputs(fit_help_optimisation, stdout);
+            exit(TR_EXIT_OK);
         case 'd': if (tr_data_add(&o->data, optarg, cmd)) return TR_EXIT_USAGE; break;
         case 'P': positives = optarg; break;
         case 'S': o->data.strict = 1; break;
@@ -490,6 +511,14 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         case 'w':
             if (tr_parse_float(optarg, &o->weight_decay) || o->weight_decay < 0)
                 return tr_usage_error(cmd, "--weight-decay wants a number >= 0, not '%s'", optarg);
+            break;
+        case 'm':
+            if (tr_parse_float(optarg, &o->ema) || !(o->ema > 0 && o->ema < 1))
+                return tr_usage_error(cmd, "--ema wants a decay in (0, 1), such as 0.999, not '%s'", optarg);
+            break;
+        case 'y':
+            if (tr_parse_float(optarg, &o->label_smoothing) || !(o->label_smoothing >= 0 && o->label_smoothing < 1))
+                return tr_usage_error(cmd, "--label-smoothing wants a number in [0, 1), such as 0.1, not '%s'", optarg);
             break;
         case 'e':
             if (tr_parse_int(optarg, 1, MAX_EPOCHS, &o->epochs))
@@ -674,8 +703,10 @@ int tr_cmd_fit(int argc, char **argv)
     if (o.has_lr)
         ocfg.lr = o.lr;
     ocfg.weight_decay = o.weight_decay;
+    ocfg.average_decay = o.ema;
     nn_trainer_config tcfg = {.max_batch = o.batch, .threads = o.threads, .loss = NN_LOSS_AUTO,
-                              .class_weights = cw, .seed = (uint64_t)o.seed ^ 0xd5a61266f0c9392cull};
+                              .class_weights = cw, .seed = (uint64_t)o.seed ^ 0xd5a61266f0c9392cull,
+                              .label_smoothing = o.label_smoothing};
     if (nn_trainer_new(net, &tcfg, &ocfg, &tr, &e)) {
         tr_error("%s", e.msg);
         goto done;
@@ -691,11 +722,11 @@ int tr_cmd_fit(int argc, char **argv)
 
     /* What must match for a checkpoint to continue this run. */
     char cfgtext[8192];
-    snprintf(cfgtext, sizeof cfgtext, "%s|%s|%s|%d|%d|%g|%g|%d|%d|%d|%d|%g|%g|%g|%d|%d|%g|%d|%d|%d", data_desc,
+    snprintf(cfgtext, sizeof cfgtext, "%s|%s|%s|%d|%d|%g|%g|%d|%d|%d|%d|%g|%g|%g|%d|%d|%g|%d|%d|%d|%g|%g", data_desc,
              nn_net_arch_text(net), o.optimizer, o.batch, o.seed, (double)ocfg.lr, (double)o.val_fraction,
              n_train, n_val, o.augment, (int)spec.norm, (double)spec.crop.dx, (double)spec.crop.dy,
              (double)spec.crop.scale, spec.equalize, o.schedule, (double)o.gamma, o.threads, balanced,
-             o.bn_batches);
+             o.bn_batches, (double)o.ema, (double)o.label_smoothing);
     uint64_t cfg_hash = fnv64(0xcbf29ce484222325ull, cfgtext, strlen(cfgtext));
 
     char ckpt[4200];
@@ -808,8 +839,10 @@ int tr_cmd_fit(int argc, char **argv)
             }
             goto done;
         }
-        /* the first batches of this epoch's order, augmented as in training;
-         * a net without batchnorm has nothing to recalibrate */
+        /* With --ema, everything up to the checkpoint sees the averaged
+         * weights. The first batches of this epoch's order, augmented as in
+         * training, recalibrate batchnorm; a net without it has nothing to do. */
+        int averaged = nn_trainer_swap_average(tr);
         int n_bn = !nn_net_has_batchnorm(net) ? 0 : o.bn_batches < n_batches ? o.bn_batches : n_batches;
         if (n_bn > 0 && nn_trainer_bn_recalibrate_begin(tr, &e) != NN_OK) {
             tr_error("batchnorm recalibration skipped: %s", e.msg);
@@ -860,6 +893,12 @@ int tr_cmd_fit(int argc, char **argv)
                     fprintf(stderr, "early stop: no better validation accuracy for %d epochs\n", o.early_stop);
             }
         }
+        if (!n_val && st->epoch == o.epochs && save_model(net, &o, st, data_desc, st->epoch, -1, 0)) {
+            rc = TR_EXIT_FAIL;
+            goto done;
+        }
+        if (averaged)
+            nn_trainer_swap_average(tr);
         /* Learning-rate schedule. */
         if (o.schedule == SCHED_STEP && ep % o.step_size == 0) {
             st->lr *= o.gamma;
@@ -880,8 +919,6 @@ int tr_cmd_fit(int argc, char **argv)
         }
         write_report(&o, st, data_desc, n_train, n_val);
     }
-    if (!n_val && save_model(net, &o, st, data_desc, st->epoch, -1, 0))
-        rc = TR_EXIT_FAIL;
     if (write_report(&o, st, data_desc, n_train, n_val))
         rc = TR_EXIT_FAIL;
     if (rc == TR_EXIT_OK && !o.quiet) {

@@ -38,6 +38,9 @@ if [ "$WHAT" = args ]; then
     expect 2 "--epochs wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --epochs 0
     expect 2 "--epochs wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --epochs 3x
     expect 2 "unknown --optimizer 'adamw'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --optimizer adamw
+    expect 0 "--label-smoothing" "$ST" fit --help
+    expect 2 "--ema wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --ema 1
+    expect 2 "--label-smoothing wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --label-smoothing -0.1
     expect 2 "--lr wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --lr -1
     expect 2 "--crop wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --crop 1,2
     expect 2 "unknown option '--frobnicate'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --frobnicate
@@ -138,6 +141,19 @@ SMILE_TRAIN_INTERRUPT_AFTER=7 "$ST" fit $BN --out "$T/f.nnm" 2>/dev/null
 cmp "$T/e.nnm" "$T/f.nnm" || bad "batchnorm: interrupted + resume differs from a straight run"
 "$ST" fit $BN --bn-recalibrate 0 --out "$T/g.nnm" || bad "fit g (no recalibration) failed"
 cmp -s "$T/e.nnm" "$T/g.nnm" && bad "--bn-recalibrate 0 made the same model as the default"
+# weight averaging and label smoothing: resumed bit-exactly, the averaged
+# weights are what is saved, and a checkpoint without averaging is refused
+AV="$BN --ema 0.9 --label-smoothing 0.1"
+"$ST" fit $AV --out "$T/h.nnm" || bad "fit h (--ema, --label-smoothing) failed"
+SMILE_TRAIN_INTERRUPT_AFTER=5 "$ST" fit $AV --out "$T/i.nnm" 2>/dev/null
+[ $? -eq 130 ] || bad "the interrupted --ema fit should exit 130"
+"$ST" fit $AV --out "$T/i.nnm" --resume "$T/i.nnm.ckpt" || bad "resume i failed"
+cmp "$T/h.nnm" "$T/i.nnm" || bad "--ema: interrupted + resume differs from a straight run"
+cmp -s "$T/e.nnm" "$T/h.nnm" && bad "--ema --label-smoothing made the same model as plain training"
+"$ST" fit $BN --label-smoothing 0.1 --out "$T/j.nnm" || bad "fit j (--label-smoothing) failed"
+cmp -s "$T/h.nnm" "$T/j.nnm" && bad "--ema 0.9 saved the same model as no averaging"
+"$ST" fit $AV --out "$T/k.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/k.err"
+[ $? -eq 1 ] && grep -qE "other data or options|averaged" "$T/k.err" || bad "an --ema resume from a plain checkpoint was not refused"
 # a checkpoint of other options is refused
 "$ST" fit $COMMON --epochs 3 --lr 0.01 --out "$T/d.nnm" --resume "$T/b.nnm.ckpt" 2>"$T/d.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/d.err" || bad "a mismatched resume was not refused"
