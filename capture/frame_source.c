@@ -53,6 +53,9 @@ const char *cap_source_error(const cap_source *src) { return src ? src->error : 
 const char *cap_source_name(const cap_source *src) { return src ? src->name : ""; }
 double cap_source_fps(const cap_source *src) { return src ? src->fps : 0.0; }
 int64_t cap_source_frame_count(const cap_source *src) { return src ? src->frame_count : -1; }
+void cap_source_set_colour(cap_source *src, int on) {
+    if (src) src->want_colour = on != 0;
+}
 
 void cap_source_stats(const cap_source *src, cap_stats *out) {
     if (!out) return;

@@ -55,6 +55,11 @@ const char *cap_source_name(const cap_source *src);  /* card name or file name *
 double cap_source_fps(const cap_source *src);        /* nominal; 0 if unknown */
 int64_t cap_source_frame_count(const cap_source *src); /* files: -1 if unknown */
 void cap_source_free(cap_source *src);
+/* For consumers that draw on the frames (smile-score --annotate). A file
+ * source may deliver grey by default: FFmpeg hands out its decoder's Y plane
+ * without a copy. With colour on, it delivers I420 instead (one copy a
+ * frame). Cameras and MJPEG files carry colour either way. */
+void cap_source_set_colour(cap_source *src, int on);
 
 /* Counters for the overlay and for soak tests. */
 typedef struct {

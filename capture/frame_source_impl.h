@@ -19,6 +19,7 @@ struct cap_source {
     double fps;
     int64_t frame_count;
     cap_stats stats;
+    int want_colour; /* cap_source_set_colour */
 };
 
 /* Allocates the common part; NULL on out of memory. */

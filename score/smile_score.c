@@ -95,7 +95,8 @@ typedef struct {
 
 typedef struct {
     sc_buf *buf;
-    cap_pixfmt fmt; /* MJPEG or GREY (compact, stride = width) */
+    cap_pixfmt fmt; /* MJPEG, GREY (compact, stride = width), or I420 (compact,
+                     * even width, kept only for --annotate) */
     int w, h;
     int64_t index;
     double t;
@@ -307,9 +308,26 @@ static void read_still(sc_ctx *c, sc_input *in) {
     if (st == IMG_OK) img_image_free(&im);
 }
 
-/* Copies a source frame into a refcounted buffer (MJPEG bytes or compact grey). */
-static sc_buf *copy_frame(sc_ctx *c, const cap_frame *f, cap_pixfmt *fmt) {
+/* Copies a source frame into a refcounted buffer: MJPEG bytes, compact grey,
+ * or with colour (for --annotate) compact I420 when the width is even. */
+static sc_buf *copy_frame(sc_ctx *c, const cap_frame *f, int colour, cap_pixfmt *fmt) {
     sc_buf *b;
+    if (colour && f->format == CAP_FMT_I420 && f->width % 2 == 0 && f->stride % 2 == 0) {
+        size_t cw = (size_t)f->width / 2, ch = (size_t)(f->height + 1) / 2, cs = (size_t)f->stride / 2;
+        size_t ysz = (size_t)f->stride * (size_t)f->height;
+        if (f->height <= 0 || f->stride < f->width || ysz + 2 * cs * ch > f->size) return NULL;
+        b = buf_new(c, (size_t)f->width * f->height + 2 * cw * ch);
+        if (!b) return NULL;
+        uint8_t *o = b->data;
+        for (int y = 0; y < f->height; y++, o += f->width)
+            memcpy(o, f->data + (size_t)y * f->stride, (size_t)f->width);
+        for (int p = 0; p < 2; p++) {
+            const uint8_t *plane = f->data + ysz + (size_t)p * cs * ch;
+            for (size_t y = 0; y < ch; y++, o += cw) memcpy(o, plane + y * cs, cw);
+        }
+        *fmt = CAP_FMT_I420;
+        return b;
+    }
     switch (f->format) {
     case CAP_FMT_MJPEG:
         b = buf_new(c, f->size);
@@ -353,6 +371,7 @@ static void read_video(sc_ctx *c, sc_input *in) {
     }
     in->frames_hint = cap_source_frame_count(src);
     in->fps = cap_source_fps(src);
+    cap_source_set_colour(src, c->opt->annotate != NULL); /* H.264 annotated in colour */
     sc_frame ring[WARM_FRAMES]; /* the last frames read, replayed into the next segment */
     int ring_n = 0, ring_pos = 0;
     int64_t good = 0;
@@ -391,7 +410,7 @@ static void read_video(sc_ctx *c, sc_input *in) {
             break;
         }
         cap_pixfmt fmt;
-        sc_buf *b = copy_frame(c, &f, &fmt);
+        sc_buf *b = copy_frame(c, &f, c->opt->annotate != NULL, &fmt);
         if (!b) {
             report(c, "%s: frame %lld: cannot copy (out of memory or bad frame)", in->path,
                    (long long)f.index);
@@ -461,6 +480,7 @@ typedef struct {
     uint8_t *grey, *rgb;
     size_t grey_cap, rgb_cap;
     sc_annotator *ann;
+    cap_convert *cv; /* I420 to RGB, --annotate only */
     double cpu_s; /* this thread's CPU time, at exit */
 } sc_worker;
 
@@ -476,6 +496,21 @@ static int ensure(uint8_t **p, size_t *cap, size_t need) {
 /* One frame to grey (and to RGB when annotating). Returns 0 or -1 (damaged). */
 static int frame_to_grey(sc_worker *w, const sc_frame *f, const uint8_t **grey, int *gw, int *gh,
                          int want_rgb, char *err, size_t errlen) {
+    if (f->fmt == CAP_FMT_I420) { /* compact: Y, U and V rows of width, width / 2 */
+        *grey = f->buf->data;
+        *gw = f->w;
+        *gh = f->h;
+        if (want_rgb) {
+            size_t need = (size_t)f->w * f->h + 2 * (size_t)(f->w / 2) * (size_t)((f->h + 1) / 2);
+            cap_frame cf = {CAP_FMT_I420, f->w, f->h, f->w, f->buf->data, need, f->t, f->index};
+            if (ensure(&w->rgb, &w->rgb_cap, (size_t)f->w * f->h * 3)) return -1;
+            if (!w->cv || cap_convert_rgb(w->cv, &cf, w->rgb, 3 * f->w) != CAP_OK) {
+                snprintf(err, errlen, "%s", cap_convert_error(w->cv));
+                return -1;
+            }
+        }
+        return 0;
+    }
     if (f->fmt == CAP_FMT_GREY) {
         *grey = f->buf->data;
         *gw = f->w;
@@ -1168,8 +1203,11 @@ int main(int argc, char **argv) {
             break;
         }
         w->jpeg = img_jpeg_new();
-        if (o.annotate) w->ann = sc_annotator_new();
-        if (!w->jpeg || (o.annotate && !w->ann)) {
+        if (o.annotate) {
+            w->ann = sc_annotator_new();
+            w->cv = cap_convert_new();
+        }
+        if (!w->jpeg || (o.annotate && (!w->ann || !w->cv))) {
             fprintf(stderr, "smile-score: out of memory\n");
             fatal = 1;
             break;
@@ -1253,6 +1291,7 @@ int main(int argc, char **argv) {
         face_pipeline_free(workers[i].fp);
         img_jpeg_free(workers[i].jpeg);
         sc_annotator_free(workers[i].ann);
+        cap_convert_free(workers[i].cv);
         free(workers[i].grey);
         free(workers[i].rgb);
     }

@@ -1,7 +1,8 @@
 /* ffmpeg_source.c - every video format that is not MJPEG AVI (MP4/H.264,
  * MKV, WebM, MOV), through libavformat + libavcodec (FFmpeg 5.1 send/receive
  * API). Frames come out as CAP_FMT_GREY: the decoder's own Y plane when the
- * pixel format is YUV (no copy), swscale to GRAY8 otherwise.
+ * pixel format is YUV (no copy), swscale to GRAY8 otherwise. With
+ * cap_source_set_colour, swscale makes one contiguous I420 image instead.
  *
  * FFmpeg's own log is silenced (we report errors in our own words); set
  * SMILE_FFMPEG_LOG=1 to see it. */
@@ -32,6 +33,10 @@ typedef struct {
     int64_t next_index;
     uint8_t *grey;
     int grey_stride, grey_w, grey_h;
+    struct SwsContext *sws_colour;
+    uint8_t *i420; /* Y (i420_stride), then U and V (i420_stride / 2) */
+    int i420_stride, i420_w, i420_h;
+    size_t i420_size;
     char path[256];
 } ff_src;
 
@@ -39,6 +44,8 @@ static void ff_close(void *impl) {
     ff_src *s = impl;
     if (!s) return;
     sws_freeContext(s->sws);
+    sws_freeContext(s->sws_colour);
+    av_free(s->i420);
     av_packet_free(&s->pkt);
     av_frame_free(&s->frame);
     avcodec_free_context(&s->dec);
@@ -62,6 +69,43 @@ static int luma_plane_ok(enum AVPixelFormat pf) {
            d->comp[0].depth == 8 && d->comp[0].offset == 0;
 }
 
+/* The decoded frame as one I420 image in the layout frame_convert.c reads. */
+static cap_status deliver_i420(cap_source *src, ff_src *s, cap_frame *f) {
+    AVFrame *fr = s->frame;
+    if (!s->i420 || s->i420_w != fr->width || s->i420_h != fr->height) {
+        av_free(s->i420);
+        s->i420_w = fr->width;
+        s->i420_h = fr->height;
+        s->i420_stride = (fr->width + 31) & ~31; /* even, so chroma rows fit stride / 2 */
+        s->i420_size = (size_t)s->i420_stride * (size_t)fr->height +
+                       2 * (size_t)(s->i420_stride / 2) * (size_t)((fr->height + 1) / 2);
+        s->i420 = av_malloc(s->i420_size);
+        if (!s->i420) {
+            cap_source_set_error(src, "%s: out of memory", s->path);
+            return CAP_NOMEM;
+        }
+    }
+    s->sws_colour = sws_getCachedContext(s->sws_colour, fr->width, fr->height,
+                                         (enum AVPixelFormat)fr->format, fr->width, fr->height,
+                                         AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
+    if (!s->sws_colour) {
+        cap_source_set_error(src, "%s: cannot convert pixel format %s to I420", s->path,
+                             av_get_pix_fmt_name((enum AVPixelFormat)fr->format));
+        return CAP_UNSUPPORTED;
+    }
+    int cs = s->i420_stride / 2;
+    uint8_t *u = s->i420 + (size_t)s->i420_stride * (size_t)fr->height;
+    uint8_t *dst[4] = {s->i420, u, u + (size_t)cs * (size_t)((fr->height + 1) / 2), NULL};
+    int dst_ls[4] = {s->i420_stride, cs, cs, 0};
+    sws_scale(s->sws_colour, (const uint8_t *const *)fr->data, fr->linesize, 0, fr->height, dst,
+              dst_ls);
+    f->format = CAP_FMT_I420;
+    f->stride = s->i420_stride;
+    f->data = s->i420;
+    f->size = s->i420_size;
+    return CAP_OK;
+}
+
 static cap_status deliver(cap_source *src, ff_src *s, cap_frame *f) {
     AVFrame *fr = s->frame;
     f->index = s->next_index++;
@@ -78,9 +122,10 @@ static cap_status deliver(cap_source *src, ff_src *s, cap_frame *f) {
         av_frame_unref(fr);
         return CAP_CORRUPT;
     }
-    f->format = CAP_FMT_GREY;
     f->width = fr->width;
     f->height = fr->height;
+    if (src->want_colour) return deliver_i420(src, s, f);
+    f->format = CAP_FMT_GREY;
     if (luma_plane_ok((enum AVPixelFormat)fr->format) && fr->linesize[0] >= fr->width) {
         f->stride = fr->linesize[0];
         f->data = fr->data[0];

@@ -539,10 +539,36 @@ static void test_h264(const char *model) {
         g_skipped = 1;
         return;
     }
-    char out[400], err[400], csv[400];
-    P(out, "h.out"), P(err, "h.err"), P(csv, "h.csv");
-    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--threads", "2", v);
+    char out[400], err[400], csv[400], ann[400];
+    P(out, "h.out"), P(err, "h.err"), P(csv, "h.csv"), P(ann, "h.avi");
+    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--annotate", ann, "--threads", "2", v);
     CHECK(rc == 0, "H.264 exit %d", rc);
+    /* the annotated copy keeps the video's colours (its backgrounds are
+     * coloured): every frame, and most samples of frame 100 far from grey */
+    cap_status st;
+    char e[256];
+    cap_source *s = cap_file_open(ann, &st, e, sizeof(e));
+    cap_convert *cv = cap_convert_new();
+    uint8_t *rgb = malloc(640 * 480 * 3);
+    CHECK(s && cv && rgb, "annotated H.264: %s", e);
+    if (s && cv && rgb) {
+        int k = 0, coloured = 0, samples = 0;
+        cap_frame f;
+        while ((st = cap_source_read(s, &f, 0)) == CAP_OK) {
+            if (k++ != 100) continue;
+            CHECK(cap_convert_rgb(cv, &f, rgb, 640 * 3) == CAP_OK, "annotated frame 100: %s",
+                  cap_convert_error(cv));
+            for (int p = 0; p < 640 * 480; p += 61, samples++) {
+                const uint8_t *q = rgb + 3 * p;
+                coloured += abs(q[0] - q[1]) + abs(q[1] - q[2]) + abs(q[0] - q[2]) > 60;
+            }
+        }
+        CHECK(st == CAP_EOF && k == 1800, "annotated H.264: %d frames", k);
+        CHECK(coloured > samples / 2, "annotated H.264 frame 100: %d of %d samples coloured", coloured, samples);
+    }
+    cap_source_free(s);
+    cap_convert_free(cv);
+    free(rgb);
     int nr;
     row *r = read_csv(csv, &nr);
     long frames = 0, faces = 0, last = -1;

@@ -1,6 +1,8 @@
 /* test_ffmpeg_source.c - the FFmpeg backend on the shared H.264 video: every
  * frame (1800) as 640x480 grey with increasing timestamps, and a truncated
- * copy giving the frames before the cut. Skips (77) without the video. */
+ * copy giving the frames before the cut; with colour on, I420 frames whose
+ * luma is the grey frame's and whose chroma shows the coloured backgrounds.
+ * Skips (77) without the video. */
 #include <math.h>
 #include <unistd.h>
 
@@ -36,6 +38,49 @@ static int count(const char *path, int64_t *n, int64_t *bad, char *err, size_t e
     return 0;
 }
 
+/* The first 60 frames with and without colour: same luma, real chroma. */
+static void check_colour(const char *path) {
+    char err[512];
+    cap_status st;
+    cap_source *grey = cap_file_open(path, &st, err, sizeof(err));
+    cap_source *col = cap_file_open(path, &st, err, sizeof(err));
+    cap_convert *cv = cap_convert_new();
+    uint8_t *y0 = malloc(640 * 480), *rgb = malloc(640 * 480 * 3);
+    CHECK(grey && col && cv && y0 && rgb, "setup: %s", err);
+    if (!grey || !col || !cv || !y0 || !rgb) goto out;
+    cap_source_set_colour(col, 1);
+    long coloured = 0;
+    for (int i = 0; i < 60; i++) {
+        cap_frame g, c;
+        st = cap_source_read(grey, &g, 0);
+        CHECK(st == CAP_OK, "grey frame %d: %s", i, cap_status_str(st));
+        if (st != CAP_OK) break;
+        for (int y = 0; y < 480; y++) memcpy(y0 + y * 640, g.data + (size_t)y * g.stride, 640);
+        st = cap_source_read(col, &c, 0);
+        CHECK(st == CAP_OK && c.format == CAP_FMT_I420 && c.width == 640 && c.height == 480,
+              "colour frame %d: %s, format %d", i, cap_status_str(st), st == CAP_OK ? (int)c.format : -1);
+        if (st != CAP_OK || c.format != CAP_FMT_I420) break;
+        CHECK(c.index == g.index && c.timestamp_s == g.timestamp_s, "frame %d: index or time differs", i);
+        int same = 1;
+        for (int y = 0; y < 480 && same; y++) same = !memcmp(y0 + y * 640, c.data + (size_t)y * c.stride, 640);
+        CHECK(same, "frame %d: the I420 luma differs from the grey frame", i);
+        CHECK(cap_convert_rgb(cv, &c, rgb, 640 * 3) == CAP_OK, "frame %d to RGB: %s", i, cap_convert_error(cv));
+        for (int p = 0; p < 640 * 480; p += 97) {
+            const uint8_t *q = rgb + 3 * p;
+            int spread = abs(q[0] - q[1]) + abs(q[1] - q[2]) + abs(q[0] - q[2]);
+            coloured += spread > 60;
+        }
+    }
+    /* the backgrounds are plain or blurred colours: most samples are far from grey */
+    CHECK(coloured > 60 * (640 * 480 / 97) / 4, "only %ld coloured samples in 60 frames", coloured);
+out:
+    cap_source_free(grey);
+    cap_source_free(col);
+    cap_convert_free(cv);
+    free(y0);
+    free(rgb);
+}
+
 int main(void) {
     const char *vids = getenv("SMILE_VIDEOS");
     char path[1024];
@@ -55,6 +100,7 @@ int main(void) {
     int64_t n, bad;
     CHECK(count(path, &n, &bad, err, sizeof(err)) == 0, "open: %s", err);
     CHECK(n == 1800 && bad == 0, "%lld frames, %lld damaged", (long long)n, (long long)bad);
+    check_colour(path);
 
     /* A truncated copy: some frames, then EOF; never a crash or a hang. */
     size_t size;
