@@ -52,6 +52,7 @@ void nn_rng_seed(nn_rng *rng, uint64_t seed);
 uint64_t nn_rng_next(nn_rng *rng);
 float nn_rng_uniform(nn_rng *rng);             /* [0, 1) */
 float nn_rng_normal(nn_rng *rng);              /* mean 0, sd 1 */
+float nn_rng_beta(nn_rng *rng, float a, float b); /* Beta(a, b) in [0, 1], a, b > 0 */
 uint32_t nn_rng_below(nn_rng *rng, uint32_t n); /* [0, n), unbiased */
 void nn_rng_shuffle(nn_rng *rng, int *v, size_t n);
 
@@ -258,6 +259,14 @@ void nn_trainer_free(nn_trainer *tr);
  * x: batch x C x H x W; labels: batch class indices (0/1 for a sigmoid).
  * Returns the mean (weighted) loss; *n_correct (may be NULL) gets the hits. */
 float nn_trainer_step(nn_trainer *tr, const float *x, const int *labels, int batch, int *n_correct);
+
+/* The same step with mixup targets: sample s learns
+ * mix[s] * one_hot(labels[s]) + (1 - mix[s]) * one_hot(labels_b[s]), its
+ * class weight mixed likewise; the caller blends the images with the same
+ * shares. mix[s] must be in [0, 1]. A hit is a prediction of the label with
+ * the larger share. */
+float nn_trainer_step_mixed(nn_trainer *tr, const float *x, const int *labels, const int *labels_b,
+                            const float *mix, int batch, int *n_correct);
 
 /* Forward in eval mode (dropout off, batchnorm running stats) with no update.
  * probs (may be NULL) receives batch x n_outputs. Returns the summed loss. */

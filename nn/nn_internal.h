@@ -97,11 +97,13 @@ int nn_net_out_act(const nn_net *net); /* NN_L_SIGMOID, NN_L_SOFTMAX or -1 */
 
 /* Loss of n samples (nn_train.c): out holds logits for BCE/CE, probabilities
  * for MSE; cw NULL or class weights; smoothing the label smoothing (BCE and
- * CE only). dtop (may be NULL) gets the gradient scaled by 1/total; probs
- * (may be NULL) the probabilities. Returns the weighted loss summed over the
- * samples. */
+ * CE only); labels_b and mix (NULL, or both given) mix each target with a
+ * second label, mix[s] being the first label's share. dtop (may be NULL)
+ * gets the gradient scaled by 1/total; probs (may be NULL) the
+ * probabilities. Returns the weighted loss summed over the samples. */
 double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothing, const float *out,
-                    const int *labels, int n, int total, float *dtop, float *probs, int *correct);
+                    const int *labels, const int *labels_b, const float *mix, int n, int total,
+                    float *dtop, float *probs, int *correct);
 
 /* Kernels (nn_gemm.c, nn_layers.c). */
 void nn_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,

@@ -47,6 +47,35 @@ float nn_rng_normal(nn_rng *rng)
     return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
 }
 
+/* Gamma(k, 1): Marsaglia and Tsang (2000); k < 1 as Gamma(k + 1) * U^(1/k). */
+static float rng_gamma(nn_rng *rng, float k)
+{
+    if (k < 1.0f) {
+        float u = 1.0f - nn_rng_uniform(rng); /* (0, 1] */
+        return rng_gamma(rng, k + 1.0f) * powf(u, 1.0f / k);
+    }
+    float d = k - 1.0f / 3.0f, c = 1.0f / sqrtf(9.0f * d);
+    for (;;) {
+        float x, v;
+        do {
+            x = nn_rng_normal(rng);
+            v = 1.0f + c * x;
+        } while (v <= 0.0f);
+        v = v * v * v;
+        float u = nn_rng_uniform(rng);
+        if (u < 1.0f - 0.0331f * x * x * x * x || logf(u) < 0.5f * x * x + d * (1.0f - v + logf(v)))
+            return d * v;
+    }
+}
+
+float nn_rng_beta(nn_rng *rng, float a, float b)
+{
+    if (!(a > 0.0f && b > 0.0f))
+        return 0.5f;
+    float x = rng_gamma(rng, a), y = rng_gamma(rng, b);
+    return x + y > 0.0f ? x / (x + y) : 0.5f; /* both underflowed: tiny a and b */
+}
+
 uint32_t nn_rng_below(nn_rng *rng, uint32_t n)
 {
     if (n <= 1)

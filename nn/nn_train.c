@@ -19,6 +19,8 @@ typedef struct {
     int t;
     const float *x;
     const int *labels;
+    const int *labels_b; /* mixup: the second label of each sample, or NULL */
+    const float *mix;    /* mixup: the first label's share, or NULL */
     int start, end, total; /* samples [start, end) of a batch of total */
     int train;             /* 0 eval, 1 step, NN_JOB_STATS: train-mode forward only */
     float *probs;          /* eval: where probabilities go (may be NULL) */
@@ -57,24 +59,40 @@ static float sigmoid1(float z)
     return e / (1.0f + e);
 }
 
+/* Target of output o for a sample with labels y and yb mixed as
+ * m * one_hot(y) + (1 - m) * one_hot(yb), then smoothed towards 1/K
+ * (K = 2 for one sigmoid output, where one_hot(y) is y itself). */
+static float target_of(int o, int O, int y, int yb, float m, float smoothing)
+{
+    float ta = O == 1 ? (float)y : (float)(o == y), tb = O == 1 ? (float)yb : (float)(o == yb);
+    float t = m * ta + (1.0f - m) * tb;
+    return (1.0f - smoothing) * t + smoothing / (float)(O == 1 ? 2 : O);
+}
+
 /* Loss of samples [0, n) given the top activations out (logits when fused);
  * writes the gradient (scaled by 1/total) into dtop when it is not NULL and
- * probabilities into probs when that is not NULL. Returns the weighted sum. */
+ * probabilities into probs when that is not NULL. Returns the weighted sum.
+ * labels_b and mix (both NULL, or both given) mix each sample's target, and
+ * its class weight, with a second label; a hit is a prediction of the label
+ * with the larger share. */
 double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothing, const float *out,
-                    const int *labels, int n, int total, float *dtop, float *probs, int *correct)
+                    const int *labels, const int *labels_b, const float *mix, int n, int total,
+                    float *dtop, float *probs, int *correct)
 {
     int O = n_out, hits = 0;
     double sum = 0.0;
     float inv = 1.0f / (float)total;
     for (int s = 0; s < n; s++) {
         const float *z = out + (size_t)s * O;
-        int y = labels[s];
-        float w = cw ? cw[y] : 1.0f;
+        int y = labels[s], yb = labels_b && mix ? labels_b[s] : y;
+        float m = labels_b && mix ? mix[s] : 1.0f;
+        float w = cw ? m * cw[y] + (1.0f - m) * cw[yb] : 1.0f;
+        int ywin = m >= 0.5f ? y : yb;
         float *d = dtop ? dtop + (size_t)s * O : NULL;
         float *p = probs ? probs + (size_t)s * O : NULL;
         int pred;
         if (loss == NN_LOSS_BCE) {
-            float zz = z[0], t = (float)y * (1.0f - smoothing) + 0.5f * smoothing;
+            float zz = z[0], t = target_of(0, 1, y, yb, m, smoothing);
             double l = fmax(zz, 0.0) - zz * t + log1p(exp(-fabs((double)zz)));
             float pr = sigmoid1(zz);
             sum += w * l;
@@ -84,23 +102,22 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothi
                 p[0] = pr;
             pred = zz > 0.0f;
         } else if (loss == NN_LOSS_SOFTMAX_CE) {
-            float m = z[0];
+            float mx = z[0];
             int am = 0;
             for (int o = 1; o < O; o++)
-                if (z[o] > m)
-                    m = z[o], am = o;
+                if (z[o] > mx)
+                    mx = z[o], am = o;
             double se = 0.0;
             for (int o = 0; o < O; o++)
-                se += exp((double)z[o] - m);
-            double lse = m + log(se), zt = 0.0;
-            float off = smoothing / (float)O, on = 1.0f - smoothing + off;
+                se += exp((double)z[o] - mx);
+            double lse = mx + log(se), zt = 0.0;
             for (int o = 0; o < O; o++)
-                zt += (double)(o == y ? on : off) * z[o];
+                zt += (double)target_of(o, O, y, yb, m, smoothing) * z[o];
             sum += w * (lse - zt);
             for (int o = 0; o < O; o++) {
                 float pr = (float)exp((double)z[o] - lse);
                 if (d)
-                    d[o] = w * (pr - (o == y ? on : off)) * inv;
+                    d[o] = w * (pr - target_of(o, O, y, yb, m, smoothing)) * inv;
                 if (p)
                     p[o] = pr;
             }
@@ -109,8 +126,7 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothi
             double l = 0.0;
             int am = 0;
             for (int o = 0; o < O; o++) {
-                float t = O == 1 ? (float)y : (o == y ? 1.0f : 0.0f);
-                float e = z[o] - t;
+                float e = z[o] - target_of(o, O, y, yb, m, 0.0f);
                 l += (double)e * e;
                 if (d)
                     d[o] = w * 2.0f * e * inv / (float)O;
@@ -122,7 +138,7 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothi
             sum += w * l / O;
             pred = O == 1 ? z[0] > 0.5f : am;
         }
-        hits += pred == y;
+        hits += pred == ywin;
     }
     *correct = hits;
     return sum;
@@ -149,20 +165,23 @@ static void *run_job(void *arg)
     float *dtop = step ? ws->dbuf[1] : NULL;
     float *probs = j->probs ? j->probs + (size_t)j->start * tr->n_out : NULL;
     j->loss = nn_loss_eval(tr->loss, tr->n_out, tr->cwv, step ? tr->cfg.label_smoothing : 0.0f,
-                           ws->act[tr->upto], j->labels + j->start, n, j->total, dtop, probs, &j->correct);
+                           ws->act[tr->upto], j->labels + j->start,
+                           j->labels_b ? j->labels_b + j->start : NULL, j->mix ? j->mix + j->start : NULL,
+                           n, j->total, dtop, probs, &j->correct);
     if (step)
         nn_run_backward(net, ws, n, tr->upto, dtop);
     return NULL;
 }
 
 /* Runs one job per thread; thread 0's share runs on the caller. */
-static void run_all(nn_trainer *tr, const float *x, const int *labels, int batch, int train,
-                    float *probs)
+static void run_all(nn_trainer *tr, const float *x, const int *labels, const int *labels_b,
+                    const float *mix, int batch, int train, float *probs)
 {
     int T = tr->threads, chunk = (batch + T - 1) / T;
     for (int t = 0; t < T; t++) {
         nn_job *j = &tr->jobs[t];
         j->tr = tr, j->t = t, j->x = x, j->labels = labels, j->total = batch;
+        j->labels_b = labels_b, j->mix = mix;
         j->start = t * chunk < batch ? t * chunk : batch;
         j->end = j->start + chunk < batch ? j->start + chunk : batch;
         j->train = train, j->probs = probs;
@@ -360,13 +379,26 @@ static void update_running_stats(nn_trainer *tr)
 
 float nn_trainer_step(nn_trainer *tr, const float *x, const int *labels, int batch, int *n_correct)
 {
+    return nn_trainer_step_mixed(tr, x, labels, NULL, NULL, batch, n_correct);
+}
+
+float nn_trainer_step_mixed(nn_trainer *tr, const float *x, const int *labels, const int *labels_b,
+                            const float *mix, int batch, int *n_correct)
+{
     if (n_correct)
         *n_correct = 0;
-    if (!tr || !check_batch(tr, x, labels, batch))
+    if (!tr || !check_batch(tr, x, labels, batch) || (!labels_b) != (!mix))
         return NAN;
+    if (mix) {
+        if (!check_batch(tr, x, labels_b, batch))
+            return NAN;
+        for (int i = 0; i < batch; i++)
+            if (!(mix[i] >= 0.0f && mix[i] <= 1.0f))
+                return NAN;
+    }
     if (tr->average_in)
         nn_trainer_swap_average(tr);
-    run_all(tr, x, labels, batch, 1, NULL);
+    run_all(tr, x, labels, labels_b, mix, batch, 1, NULL);
     /* fixed order: thread 0's buffer collects the others', 1, 2, ... */
     float *g = tr->ws[0].grads;
     size_t np = tr->net->n_params;
@@ -395,7 +427,7 @@ float nn_trainer_eval(nn_trainer *tr, const float *x, const int *labels, int bat
 {
     if (!tr || !check_batch(tr, x, labels, batch))
         return NAN;
-    run_all(tr, x, labels, batch, 0, probs);
+    run_all(tr, x, labels, NULL, NULL, batch, 0, probs);
     double loss = 0.0;
     for (int t = 0; t < tr->threads; t++)
         loss += tr->jobs[t].loss;
@@ -442,7 +474,7 @@ nn_status nn_trainer_bn_recalibrate_add(nn_trainer *tr, const float *x, const in
                   batch, tr->cfg.max_batch);
         return NN_ERR_ARG;
     }
-    run_all(tr, x, labels, batch, NN_JOB_STATS, NULL);
+    run_all(tr, x, labels, NULL, NULL, batch, NN_JOB_STATS, NULL);
     double *acc = tr->bn_sum;
     for (int i = 0; i < tr->upto; i++) {
         const nn_layer *l = &tr->net->layers[i];

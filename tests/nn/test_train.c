@@ -506,6 +506,95 @@ static void test_label_smoothing(void)
     nn_net_free(a);
 }
 
+/* Beta samples for mixup: right moments, inside [0, 1], seeded. */
+static void test_beta(void)
+{
+    const float ab[3][2] = {{0.4f, 0.4f}, {1.0f, 1.0f}, {2.0f, 5.0f}};
+    for (int k = 0; k < 3; k++) {
+        nn_rng r;
+        nn_rng_seed(&r, 5);
+        double a = ab[k][0], b = ab[k][1], sum = 0, sq = 0;
+        int bad = 0, n = 40000;
+        for (int i = 0; i < n; i++) {
+            float v = nn_rng_beta(&r, (float)a, (float)b);
+            bad += !(v >= 0.0f && v <= 1.0f);
+            sum += v;
+            sq += (double)v * v;
+        }
+        double mean = sum / n, var = sq / n - mean * mean;
+        double want_mean = a / (a + b), want_var = a * b / ((a + b) * (a + b) * (a + b + 1));
+        CHECK(bad == 0, "Beta(%g, %g): %d samples outside [0, 1]", a, b, bad);
+        CHECK(fabs(mean - want_mean) < 0.01, "Beta(%g, %g) mean %g, want %g", a, b, mean, want_mean);
+        CHECK(fabs(var - want_var) < 0.1 * want_var, "Beta(%g, %g) variance %g, want %g", a, b, var, want_var);
+    }
+    nn_rng r1, r2;
+    nn_rng_seed(&r1, 9);
+    nn_rng_seed(&r2, 9);
+    CHECK(nn_rng_beta(&r1, 0.3f, 0.3f) == nn_rng_beta(&r2, 0.3f, 0.3f), "Beta draws do not repeat under a seed");
+}
+
+/* A mixed step with every share 1 is the plain step; bad shares are refused
+ * without touching the net; mixed training still learns. */
+static void test_mixed_step(void)
+{
+    nn_net *a, *b;
+    nn_trainer *ta = new_trainer(&a, 2), *tb = new_trainer(&b, 2);
+    enum { B = 16 };
+    float ones[B], mix[B];
+    int other[B];
+    for (int i = 0; i < B; i++) {
+        ones[i] = 1.0f;
+        other[i] = 1 - ytr[i];
+        mix[i] = 0.25f + 0.03f * (float)i;
+    }
+    for (int s = 0; s < 5; s++) {
+        nn_trainer_step(ta, xtr + (size_t)s * B * IMG * IMG, ytr + s * B, B, NULL);
+        nn_trainer_step_mixed(tb, xtr + (size_t)s * B * IMG * IMG, ytr + s * B, other, ones, B, NULL);
+    }
+    CHECK(same_params(a, b), "a mixed step with shares of 1 differs from a plain step");
+    float keep = nn_net_params(b)[0];
+    mix[3] = 1.5f;
+    CHECK(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "share 1.5 accepted");
+    mix[3] = NAN;
+    CHECK(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "share NaN accepted");
+    mix[3] = 0.5f;
+    other[2] = 7;
+    CHECK(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "second label 7 accepted");
+    CHECK(isnan(nn_trainer_step_mixed(tb, xtr, ytr, NULL, mix, B, NULL)), "shares without second labels accepted");
+    CHECK(nn_net_params(b)[0] == keep, "a refused mixed step changed the net");
+    nn_trainer_free(ta);
+    nn_trainer_free(tb);
+    nn_net_free(a);
+    nn_net_free(b);
+
+    /* mixup over the toy set: pairs (i, i + 16), shares from Beta(0.4, 0.4) */
+    nn_trainer *tm = new_trainer(&a, 1);
+    nn_rng r;
+    nn_rng_seed(&r, 3);
+    float xm[B * IMG * IMG];
+    int yb[B];
+    for (int s = 0; s < 150; s++) {
+        int off = (s * B) % (NTRAIN - 2 * B), off2 = off + B;
+        for (int i = 0; i < B; i++) {
+            float m = nn_rng_beta(&r, 0.4f, 0.4f);
+            mix[i] = m;
+            yb[i] = ytr[off2 + i];
+            for (int k = 0; k < IMG * IMG; k++)
+                xm[i * IMG * IMG + k] = m * xtr[(size_t)(off + i) * IMG * IMG + k] +
+                                        (1.0f - m) * xtr[(size_t)(off2 + i) * IMG * IMG + k];
+        }
+        REQUIRE(isfinite(nn_trainer_step_mixed(tm, xm, ytr + off, yb, mix, B, NULL)), "mixup step %d", s);
+    }
+    float probs[NTEST];
+    nn_trainer_eval(tm, xte, yte, NTEST, probs);
+    int hits = 0;
+    for (int i = 0; i < NTEST; i++)
+        hits += (probs[i] > 0.5f) == yte[i];
+    CHECK(hits >= NTEST * 9 / 10, "mixup-trained net classifies %d/%d", hits, NTEST);
+    nn_trainer_free(tm);
+    nn_net_free(a);
+}
+
 int main(void)
 {
     nn_rng rng;
@@ -523,6 +612,8 @@ int main(void)
     test_resume();
     test_average();
     test_label_smoothing();
+    test_beta();
+    test_mixed_step();
     test_running_stats(1);
     test_running_stats(3);
     test_bn_recalibrate(1);
