@@ -57,6 +57,10 @@ static const char fit_help_optimisation[] =
     "  --label-smoothing X     train towards 1 - X/2 and X/2 instead of 1 and 0\n"
     "                          (softmax: 1 - X + X/K and X/K), so mislabelled\n"
     "                          images pull less (default 0)\n"
+    "  --mixup ALPHA           train on blends of two images of the batch, m * a +\n"
+    "                          (1 - m) * b with m ~ Beta(ALPHA, ALPHA) per image,\n"
+    "                          towards the same blend of their labels (e.g. 0.2;\n"
+    "                          default 0: off)\n"
     "  --epochs N              (default 15)\n"
     "  --batch N               (default 64)\n"
     "  --class-weights auto|none|balanced  weight class c by max_count/count_c;\n"
@@ -114,7 +118,7 @@ typedef struct {
     tr_data data;
     const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
-    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing;
+    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup;
     int has_lr, norm, schedule, step_size, patience, early_stop, bn_batches;
     int class_weights; /* 0 auto, 1 none, 2 balanced */
     nn_crop_geometry crop;
@@ -268,6 +272,27 @@ static void evaluate(nn_trainer *tr, const nn_input_spec *spec, const ds_set *s,
 
 /* CPU time of the whole process: with one thread, the work of the pass
  * however busy the machine is. */
+/* Mixup: each image becomes m * itself + (1 - m) * a random other image of
+ * the batch, m ~ Beta(alpha, alpha); labels_b and mix say how its target
+ * blends. x: n x in_size; scratch: the same size; perm: n ints. */
+static void mix_batch(float *x, const int *labels, int n, size_t in_size, float alpha, nn_rng *rng,
+                      float *scratch, int *labels_b, float *mix, int *perm)
+{
+    memcpy(scratch, x, (size_t)n * in_size * sizeof *x);
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    nn_rng_shuffle(rng, perm, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        float m = nn_rng_beta(rng, alpha, alpha);
+        const float *b = scratch + (size_t)perm[i] * in_size;
+        float *a = x + (size_t)i * in_size;
+        for (size_t k = 0; k < in_size; k++)
+            a[k] = m * a[k] + (1.0f - m) * b[k];
+        labels_b[i] = labels[perm[i]];
+        mix[i] = m;
+    }
+}
+
 static double cpu_now(void)
 {
     struct timespec ts;
@@ -409,6 +434,10 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
         snprintf(buf, sizeof buf, "%g", (double)o->label_smoothing);
         nn_net_set_meta(net, "label_smoothing", buf);
     }
+    if (o->mixup > 0) {
+        snprintf(buf, sizeof buf, "%g", (double)o->mixup);
+        nn_net_set_meta(net, "mixup", buf);
+    }
     if (val_acc >= 0) {
         snprintf(buf, sizeof buf, "%.4f", val_acc);
         nn_net_set_meta(net, "val_accuracy", buf);
@@ -442,7 +471,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"report", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
         {"face-cache", required_argument, 0, 'F'}, {"bn-recalibrate", required_argument, 0, 'B'},
         {"flip-average", no_argument, 0, 'M'},  {"ema", required_argument, 0, 'm'},
-        {"label-smoothing", required_argument, 0, 'y'},
+        {"label-smoothing", required_argument, 0, 'y'}, {"mixup", required_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -519,6 +548,10 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         case 'y':
             if (tr_parse_float(optarg, &o->label_smoothing) || !(o->label_smoothing >= 0 && o->label_smoothing < 1))
                 return tr_usage_error(cmd, "--label-smoothing wants a number in [0, 1), such as 0.1, not '%s'", optarg);
+            break;
+        case 'X':
+            if (tr_parse_float(optarg, &o->mixup) || !(o->mixup >= 0 && o->mixup <= 100))
+                return tr_usage_error(cmd, "--mixup wants a Beta parameter in [0, 100], such as 0.2, not '%s'", optarg);
             break;
         case 'e':
             if (tr_parse_int(optarg, 1, MAX_EPOCHS, &o->epochs))
@@ -627,7 +660,8 @@ int tr_cmd_fit(int argc, char **argv)
     fit_state *st = calloc(1, sizeof *st);
     ds_set s;
     int *idx = NULL, *train_idx = NULL, *val_idx = NULL, *labels = NULL;
-    float *x = NULL, *probs = NULL;
+    float *x = NULL, *probs = NULL, *xmix = NULL, *mix = NULL;
+    int *labels_b = NULL, *perm = NULL;
     uint8_t *tmp = NULL;
     nn_trainer *tr = NULL;
     ds_set_init(&s);
@@ -717,16 +751,25 @@ int tr_cmd_fit(int argc, char **argv)
     labels = malloc((size_t)o.batch * sizeof *labels);
     probs = malloc((size_t)o.batch * (size_t)n_out * sizeof *probs);
     tmp = malloc(px);
+    size_t in_size = px; /* the data set holds grey crops at the net's input size */
+    if (o.mixup > 0) {
+        xmix = malloc((size_t)o.batch * in_size * sizeof *xmix);
+        labels_b = malloc((size_t)o.batch * sizeof *labels_b);
+        mix = malloc((size_t)o.batch * sizeof *mix);
+        perm = malloc((size_t)o.batch * sizeof *perm);
+        if (!xmix || !labels_b || !mix || !perm)
+            goto nomem;
+    }
     if (!x || !labels || !probs || !tmp)
         goto nomem;
 
     /* What must match for a checkpoint to continue this run. */
     char cfgtext[8192];
-    snprintf(cfgtext, sizeof cfgtext, "%s|%s|%s|%d|%d|%g|%g|%d|%d|%d|%d|%g|%g|%g|%d|%d|%g|%d|%d|%d|%g|%g", data_desc,
+    snprintf(cfgtext, sizeof cfgtext, "%s|%s|%s|%d|%d|%g|%g|%d|%d|%d|%d|%g|%g|%g|%d|%d|%g|%d|%d|%d|%g|%g|%g", data_desc,
              nn_net_arch_text(net), o.optimizer, o.batch, o.seed, (double)ocfg.lr, (double)o.val_fraction,
              n_train, n_val, o.augment, (int)spec.norm, (double)spec.crop.dx, (double)spec.crop.dy,
              (double)spec.crop.scale, spec.equalize, o.schedule, (double)o.gamma, o.threads, balanced,
-             o.bn_batches, (double)o.ema, (double)o.label_smoothing);
+             o.bn_batches, (double)o.ema, (double)o.label_smoothing, (double)o.mixup);
     uint64_t cfg_hash = fnv64(0xcbf29ce484222325ull, cfgtext, strlen(cfgtext));
 
     char ckpt[4200];
@@ -800,7 +843,13 @@ int tr_cmd_fit(int argc, char **argv)
             int nb = n_train - off < o.batch ? n_train - off : o.batch;
             fill_batch(&spec, &s, idx + off, nb, o.augment, &acfg, &st->aug_rng, tmp, x, labels);
             int hits = 0;
-            float loss = nn_trainer_step(tr, x, labels, nb, &hits);
+            float loss;
+            if (o.mixup > 0) {
+                mix_batch(x, labels, nb, in_size, o.mixup, &st->aug_rng, xmix, labels_b, mix, perm);
+                loss = nn_trainer_step_mixed(tr, x, labels, labels_b, mix, nb, &hits);
+            } else {
+                loss = nn_trainer_step(tr, x, labels, nb, &hits);
+            }
             st->ep_loss += (double)loss * nb;
             st->ep_correct += hits;
             st->ep_seen += nb;
@@ -944,5 +993,9 @@ done:
     free(labels);
     free(probs);
     free(tmp);
+    free(xmix);
+    free(labels_b);
+    free(mix);
+    free(perm);
     return rc;
 }

@@ -41,6 +41,7 @@ if [ "$WHAT" = args ]; then
     expect 0 "--label-smoothing" "$ST" fit --help
     expect 2 "--ema wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --ema 1
     expect 2 "--label-smoothing wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --label-smoothing -0.1
+    expect 2 "--mixup wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --mixup -1
     expect 2 "--lr wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --lr -1
     expect 2 "--crop wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --crop 1,2
     expect 2 "unknown option '--frobnicate'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --frobnicate
@@ -141,17 +142,19 @@ SMILE_TRAIN_INTERRUPT_AFTER=7 "$ST" fit $BN --out "$T/f.nnm" 2>/dev/null
 cmp "$T/e.nnm" "$T/f.nnm" || bad "batchnorm: interrupted + resume differs from a straight run"
 "$ST" fit $BN --bn-recalibrate 0 --out "$T/g.nnm" || bad "fit g (no recalibration) failed"
 cmp -s "$T/e.nnm" "$T/g.nnm" && bad "--bn-recalibrate 0 made the same model as the default"
-# weight averaging and label smoothing: resumed bit-exactly, the averaged
-# weights are what is saved, and a checkpoint without averaging is refused
-AV="$BN --ema 0.9 --label-smoothing 0.1"
-"$ST" fit $AV --out "$T/h.nnm" || bad "fit h (--ema, --label-smoothing) failed"
+# weight averaging, label smoothing and mixup: resumed bit-exactly, the
+# averaged weights are what is saved, a checkpoint without averaging is refused
+AV="$BN --ema 0.9 --label-smoothing 0.1 --mixup 0.4"
+"$ST" fit $AV --out "$T/h.nnm" || bad "fit h (--ema, --label-smoothing, --mixup) failed"
 SMILE_TRAIN_INTERRUPT_AFTER=5 "$ST" fit $AV --out "$T/i.nnm" 2>/dev/null
 [ $? -eq 130 ] || bad "the interrupted --ema fit should exit 130"
 "$ST" fit $AV --out "$T/i.nnm" --resume "$T/i.nnm.ckpt" || bad "resume i failed"
 cmp "$T/h.nnm" "$T/i.nnm" || bad "--ema: interrupted + resume differs from a straight run"
-cmp -s "$T/e.nnm" "$T/h.nnm" && bad "--ema --label-smoothing made the same model as plain training"
+cmp -s "$T/e.nnm" "$T/h.nnm" && bad "--ema --label-smoothing --mixup made the same model as plain training"
+"$ST" fit $BN --ema 0.9 --label-smoothing 0.1 --out "$T/l.nnm" || bad "fit l (no mixup) failed"
+cmp -s "$T/h.nnm" "$T/l.nnm" && bad "--mixup 0.4 made the same model as no mixup"
 "$ST" fit $BN --label-smoothing 0.1 --out "$T/j.nnm" || bad "fit j (--label-smoothing) failed"
-cmp -s "$T/h.nnm" "$T/j.nnm" && bad "--ema 0.9 saved the same model as no averaging"
+cmp -s "$T/l.nnm" "$T/j.nnm" && bad "--ema 0.9 saved the same model as no averaging"
 "$ST" fit $AV --out "$T/k.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/k.err"
 [ $? -eq 1 ] && grep -qE "other data or options|averaged" "$T/k.err" || bad "an --ema resume from a plain checkpoint was not refused"
 # a checkpoint of other options is refused
