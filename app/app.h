@@ -39,6 +39,12 @@ GtkWidget *app_prefs_dialog_new(GtkWindow *parent, app_settings *s,
 /* The keyboard shortcuts window (prefs.c). */
 GtkWidget *app_shortcuts_window_new(GtkWindow *parent);
 
+/* Attributes that let a wrapped label break lines only between words (CSS's
+ * word-break: keep-all). Pango breaks Hangul between any two syllables, which
+ * splits Korean words across lines. Add other attributes to the list; free it
+ * with pango_attr_list_unref. */
+PangoAttrList *app_keep_words_attrs(const char *text);
+
 /* The model file the app loads: --model, else $SMILE_MODEL, else the
  * installed model if it exists, else the one in the source tree. */
 const char *app_model_path(const char *option);

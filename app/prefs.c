@@ -62,7 +62,7 @@ static void add_row(GtkGrid *grid, int row, const char *title, const char *hint,
         gtk_label_set_line_wrap(GTK_LABEL(h), TRUE);
         gtk_label_set_max_width_chars(GTK_LABEL(h), 44);
         gtk_style_context_add_class(gtk_widget_get_style_context(h), "dim-label");
-        PangoAttrList *a = pango_attr_list_new();
+        PangoAttrList *a = app_keep_words_attrs(hint);
         pango_attr_list_insert(a, pango_attr_scale_new(0.9));
         gtk_label_set_attributes(GTK_LABEL(h), a);
         pango_attr_list_unref(a);

@@ -253,6 +253,26 @@ static void device_bar_hide(app_ui *ui)
     gtk_info_bar_set_revealed(GTK_INFO_BAR(ui->device_bar), FALSE);
 }
 
+PangoAttrList *app_keep_words_attrs(const char *text)
+{
+    PangoAttrList *attrs = pango_attr_list_new();
+    const char *p = text ? text : "";
+    while (*p) {
+        while (*p && g_unichar_isspace(g_utf8_get_char(p)))
+            p = g_utf8_next_char(p);
+        const char *start = p;
+        while (*p && !g_unichar_isspace(g_utf8_get_char(p)))
+            p = g_utf8_next_char(p);
+        if (p > start) {
+            PangoAttribute *a = pango_attr_allow_breaks_new(FALSE);
+            a->start_index = (guint)(start - text);
+            a->end_index = (guint)(p - text);
+            pango_attr_list_insert(attrs, a);
+        }
+    }
+    return attrs;
+}
+
 /* The empty state: no camera, or the chosen one cannot be used. */
 static void show_empty(app_ui *ui, const char *icon, const char *title, const char *hint)
 {
@@ -260,6 +280,9 @@ static void show_empty(app_ui *ui, const char *icon, const char *title, const ch
     gtk_image_set_from_icon_name(GTK_IMAGE(ui->empty_icon), icon, GTK_ICON_SIZE_DIALOG);
     gtk_label_set_text(GTK_LABEL(ui->empty_title), title);
     gtk_label_set_text(GTK_LABEL(ui->empty_hint), hint);
+    PangoAttrList *keep = app_keep_words_attrs(hint);
+    gtk_label_set_attributes(GTK_LABEL(ui->empty_hint), keep);
+    pango_attr_list_unref(keep);
     gtk_stack_set_visible_child_name(GTK_STACK(ui->stack), "empty");
     gtk_widget_set_sensitive(ui->snap_button, FALSE);
     gtk_widget_set_sensitive(ui->record_button, FALSE);
