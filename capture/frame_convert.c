@@ -75,8 +75,7 @@ static cap_status check_raw(cap_convert *cv, const cap_frame *f) {
     case CAP_FMT_GREY: minstride = f->width; need = (size_t)f->stride * (size_t)f->height; break;
     case CAP_FMT_I420:
         minstride = f->width + (f->width & 1); /* chroma rows need (w+1)/2 <= stride/2 */
-        need = (size_t)f->stride * (size_t)f->height +
-               2 * (size_t)(f->stride / 2) * (size_t)((f->height + 1) / 2);
+        need = cap_i420_size(f->stride, f->height);
         break;
     default: return cv_fail(cv, CAP_UNSUPPORTED, "unknown pixel format %d", (int)f->format);
     }

@@ -53,6 +53,10 @@ const char *cap_source_error(const cap_source *src) { return src ? src->error : 
 const char *cap_source_name(const cap_source *src) { return src ? src->name : ""; }
 double cap_source_fps(const cap_source *src) { return src ? src->fps : 0.0; }
 int64_t cap_source_frame_count(const cap_source *src) { return src ? src->frame_count : -1; }
+size_t cap_i420_size(int stride, int height) {
+    return (size_t)stride * (size_t)height + 2 * (size_t)(stride / 2) * (size_t)((height + 1) / 2);
+}
+
 void cap_source_set_colour(cap_source *src, int on) {
     if (src) src->want_colour = on != 0;
 }

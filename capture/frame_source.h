@@ -35,6 +35,10 @@ typedef enum {
     CAP_FMT_I420,      /* planar Y (stride), then U and V (stride/2) at half size */
 } cap_pixfmt;
 
+/* Bytes of an I420 image: height rows of stride, then (height + 1) / 2 rows
+ * of stride / 2 for U and the same for V. */
+size_t cap_i420_size(int stride, int height);
+
 typedef struct {
     cap_pixfmt format;
     int width, height;

@@ -315,8 +315,9 @@ static sc_buf *copy_frame(sc_ctx *c, const cap_frame *f, int colour, cap_pixfmt 
     if (colour && f->format == CAP_FMT_I420 && f->width % 2 == 0 && f->stride % 2 == 0) {
         size_t cw = (size_t)f->width / 2, ch = (size_t)(f->height + 1) / 2, cs = (size_t)f->stride / 2;
         size_t ysz = (size_t)f->stride * (size_t)f->height;
-        if (f->height <= 0 || f->stride < f->width || ysz + 2 * cs * ch > f->size) return NULL;
-        b = buf_new(c, (size_t)f->width * f->height + 2 * cw * ch);
+        if (f->height <= 0 || f->stride < f->width || cap_i420_size(f->stride, f->height) > f->size)
+            return NULL;
+        b = buf_new(c, cap_i420_size(f->width, f->height));
         if (!b) return NULL;
         uint8_t *o = b->data;
         for (int y = 0; y < f->height; y++, o += f->width)
@@ -501,8 +502,8 @@ static int frame_to_grey(sc_worker *w, const sc_frame *f, const uint8_t **grey, 
         *gw = f->w;
         *gh = f->h;
         if (want_rgb) {
-            size_t need = (size_t)f->w * f->h + 2 * (size_t)(f->w / 2) * (size_t)((f->h + 1) / 2);
-            cap_frame cf = {CAP_FMT_I420, f->w, f->h, f->w, f->buf->data, need, f->t, f->index};
+            cap_frame cf = {CAP_FMT_I420, f->w, f->h, f->w, f->buf->data,
+                            cap_i420_size(f->w, f->h), f->t, f->index};
             if (ensure(&w->rgb, &w->rgb_cap, (size_t)f->w * f->h * 3)) return -1;
             if (!w->cv || cap_convert_rgb(w->cv, &cf, w->rgb, 3 * f->w) != CAP_OK) {
                 snprintf(err, errlen, "%s", cap_convert_error(w->cv));

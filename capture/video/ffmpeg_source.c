@@ -77,8 +77,7 @@ static cap_status deliver_i420(cap_source *src, ff_src *s, cap_frame *f) {
         s->i420_w = fr->width;
         s->i420_h = fr->height;
         s->i420_stride = (fr->width + 31) & ~31; /* even, so chroma rows fit stride / 2 */
-        s->i420_size = (size_t)s->i420_stride * (size_t)fr->height +
-                       2 * (size_t)(s->i420_stride / 2) * (size_t)((fr->height + 1) / 2);
+        s->i420_size = cap_i420_size(s->i420_stride, fr->height);
         s->i420 = av_malloc(s->i420_size);
         if (!s->i420) {
             cap_source_set_error(src, "%s: out of memory", s->path);
