@@ -751,9 +751,8 @@ int tr_cmd_fit(int argc, char **argv)
     labels = malloc((size_t)o.batch * sizeof *labels);
     probs = malloc((size_t)o.batch * (size_t)n_out * sizeof *probs);
     tmp = malloc(px);
-    size_t in_size = px; /* the data set holds grey crops at the net's input size */
     if (o.mixup > 0) {
-        xmix = malloc((size_t)o.batch * in_size * sizeof *xmix);
+        xmix = malloc((size_t)o.batch * px * sizeof *xmix);
         labels_b = malloc((size_t)o.batch * sizeof *labels_b);
         mix = malloc((size_t)o.batch * sizeof *mix);
         perm = malloc((size_t)o.batch * sizeof *perm);
@@ -845,7 +844,7 @@ int tr_cmd_fit(int argc, char **argv)
             int hits = 0;
             float loss;
             if (o.mixup > 0) {
-                mix_batch(x, labels, nb, in_size, o.mixup, &st->aug_rng, xmix, labels_b, mix, perm);
+                mix_batch(x, labels, nb, px, o.mixup, &st->aug_rng, xmix, labels_b, mix, perm);
                 loss = nn_trainer_step_mixed(tr, x, labels, labels_b, mix, nb, &hits);
             } else {
                 loss = nn_trainer_step(tr, x, labels, nb, &hits);

@@ -202,16 +202,12 @@ void face_config_detect_params(const face_config *cfg, face_detect_params *p)
     p->max_w = p->max_h = cfg->max_face;
 }
 
-static void detect_params(const face_pipeline *fp, face_detect_params *p)
-{
-    face_config_detect_params(&fp->cfg, p);
-}
 
 static int full_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
                      face_box *dets, int max)
 {
     face_detect_params p;
-    detect_params(fp, &p);
+    face_config_detect_params(&fp->cfg, &p);
     face_rect r[MAX_DETS];
     int n = face_detect(fp->det, grey, w, h, stride, &p, r, MAX_DETS);
     fp->stats.full_scans++;
@@ -238,7 +234,7 @@ static int local_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int 
     x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
     x1 = x1 > w ? w : x1, y1 = y1 > h ? h : y1;
     face_detect_params p;
-    detect_params(fp, &p);
+    face_config_detect_params(&fp->cfg, &p);
     /* a face was here a frame ago: ask for fewer neighbours than a cold find */
     p.min_neighbors = p.min_neighbors > 2 ? p.min_neighbors / 2 : p.min_neighbors;
     int mn = (int)(0.75f * side), mx = (int)ceilf(1.35f * side);

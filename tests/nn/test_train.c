@@ -404,6 +404,16 @@ static void test_bad_input(void)
     nn_net_free(net);
 }
 
+/* the toy test set through tr in eval mode: hits at 0.5; probs gets NTEST */
+static int test_hits(nn_trainer *tr, float *probs)
+{
+    nn_trainer_eval(tr, xte, yte, NTEST, probs);
+    int hits = 0;
+    for (int i = 0; i < NTEST; i++)
+        hits += (probs[i] > 0.5f) == yte[i];
+    return hits;
+}
+
 static int same_params(nn_net *a, nn_net *b)
 {
     return memcmp(nn_net_params(a), nn_net_params(b), nn_net_n_params(a) * sizeof(float)) == 0;
@@ -423,10 +433,7 @@ static void test_average(void)
     CHECK(nn_trainer_swap_average(ta) == 1, "the average was not swapped in");
     CHECK(!same_params(raw, avg), "the averaged weights equal the last step's");
     float probs[NTEST];
-    nn_trainer_eval(ta, xte, yte, NTEST, probs);
-    int hits = 0;
-    for (int i = 0; i < NTEST; i++)
-        hits += (probs[i] > 0.5f) == yte[i];
+    int hits = test_hits(ta, probs);
     CHECK(hits >= NTEST * 9 / 10, "the averaged weights classify %d/%d", hits, NTEST);
     char path[64];
     snprintf(path, sizeof path, "/tmp/nn-avg-%d.ckpt", (int)getpid());
@@ -471,13 +478,11 @@ static void test_label_smoothing(void)
     train_steps(tb, 0, 150);
     float pa[NTEST], pb[NTEST];
     nn_trainer_eval(ta, xte, yte, NTEST, pa);
-    nn_trainer_eval(tb, xte, yte, NTEST, pb);
+    int hits = test_hits(tb, pb);
     float maxa = 0, maxb = 0;
-    int hits = 0;
     for (int i = 0; i < NTEST; i++) {
         maxa = fmaxf(maxa, fmaxf(pa[i], 1.0f - pa[i]));
         maxb = fmaxf(maxb, fmaxf(pb[i], 1.0f - pb[i]));
-        hits += (pb[i] > 0.5f) == yte[i];
     }
     CHECK(maxa > 0.97f, "unsmoothed net not confident: %g", (double)maxa);
     CHECK(maxb < 0.95f, "smoothing 0.2 still gives probability %g", (double)maxb);
@@ -586,10 +591,7 @@ static void test_mixed_step(void)
         REQUIRE(isfinite(nn_trainer_step_mixed(tm, xm, ytr + off, yb, mix, B, NULL)), "mixup step %d", s);
     }
     float probs[NTEST];
-    nn_trainer_eval(tm, xte, yte, NTEST, probs);
-    int hits = 0;
-    for (int i = 0; i < NTEST; i++)
-        hits += (probs[i] > 0.5f) == yte[i];
+    int hits = test_hits(tm, probs);
     CHECK(hits >= NTEST * 9 / 10, "mixup-trained net classifies %d/%d", hits, NTEST);
     nn_trainer_free(tm);
     nn_net_free(a);

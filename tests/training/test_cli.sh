@@ -132,24 +132,28 @@ rc=$?
 grep -q "resume" "$T/c.err" || bad "the interruption message should say how to resume"
 "$ST" fit $COMMON --epochs 3 --out "$T/c.nnm" --resume "$T/c.nnm.ckpt" || bad "resume c failed"
 cmp "$T/a.nnm" "$T/c.nnm" || bad "interrupted + resume differs from 3 epochs"
+# resume_matches WHAT STRAIGHT OUT N FIT-OPTION...: a fit interrupted after
+# N batches and resumed writes the same OUT as the straight run's STRAIGHT
+resume_matches() {
+    what=$1 straight=$2 out=$3 n=$4
+    shift 4
+    SMILE_TRAIN_INTERRUPT_AFTER=$n "$ST" fit "$@" --out "$out" 2>/dev/null
+    [ $? -eq 130 ] || bad "$what: the interrupted fit should exit 130"
+    "$ST" fit "$@" --out "$out" --resume "$out.ckpt" || bad "$what: resume of $out failed"
+    cmp "$straight" "$out" || bad "$what: interrupted + resume differs from a straight run"
+}
 # the same with batchnorm, whose statistics are recalibrated after each epoch
 printf 'input 28 28 1\nconv 4 3 pad=same\nbatchnorm\nrelu\nmaxpool 2\nflatten\ndense 1\nsigmoid\n' >"$T/bn.arch"
 BN="--data smiles:$SMILES --arch $T/bn.arch --batch 16 --limit 48 --seed 3 --quiet --epochs 2"
 "$ST" fit $BN --out "$T/e.nnm" || bad "fit e (batchnorm) failed"
-SMILE_TRAIN_INTERRUPT_AFTER=7 "$ST" fit $BN --out "$T/f.nnm" 2>/dev/null
-[ $? -eq 130 ] || bad "the interrupted batchnorm fit should exit 130"
-"$ST" fit $BN --out "$T/f.nnm" --resume "$T/f.nnm.ckpt" || bad "resume f failed"
-cmp "$T/e.nnm" "$T/f.nnm" || bad "batchnorm: interrupted + resume differs from a straight run"
+resume_matches batchnorm "$T/e.nnm" "$T/f.nnm" 7 $BN
 "$ST" fit $BN --bn-recalibrate 0 --out "$T/g.nnm" || bad "fit g (no recalibration) failed"
 cmp -s "$T/e.nnm" "$T/g.nnm" && bad "--bn-recalibrate 0 made the same model as the default"
 # weight averaging, label smoothing and mixup: resumed bit-exactly, the
 # averaged weights are what is saved, a checkpoint without averaging is refused
 AV="$BN --ema 0.9 --label-smoothing 0.1 --mixup 0.4"
 "$ST" fit $AV --out "$T/h.nnm" || bad "fit h (--ema, --label-smoothing, --mixup) failed"
-SMILE_TRAIN_INTERRUPT_AFTER=5 "$ST" fit $AV --out "$T/i.nnm" 2>/dev/null
-[ $? -eq 130 ] || bad "the interrupted --ema fit should exit 130"
-"$ST" fit $AV --out "$T/i.nnm" --resume "$T/i.nnm.ckpt" || bad "resume i failed"
-cmp "$T/h.nnm" "$T/i.nnm" || bad "--ema: interrupted + resume differs from a straight run"
+resume_matches --ema "$T/h.nnm" "$T/i.nnm" 5 $AV
 cmp -s "$T/e.nnm" "$T/h.nnm" && bad "--ema --label-smoothing --mixup made the same model as plain training"
 "$ST" fit $BN --ema 0.9 --label-smoothing 0.1 --out "$T/l.nnm" || bad "fit l (no mixup) failed"
 cmp -s "$T/h.nnm" "$T/l.nnm" && bad "--mixup 0.4 made the same model as no mixup"
