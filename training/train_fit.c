@@ -65,7 +65,9 @@ static const char fit_help_optimisation[] =
     "  --batch N               (default 64)\n"
     "  --class-weights auto|none|balanced  weight class c by max_count/count_c;\n"
     "                          auto: balanced when a class is over 1.5x another\n"
-    "  --schedule none|step|plateau  learning-rate schedule (default none)\n"
+    "  --schedule none|step|plateau|cosine  learning-rate schedule (default none);\n"
+    "                          cosine: half a cosine from --lr down to 0 over\n"
+    "                          --epochs, one value an epoch\n"
     "  --step-size N           step: multiply by --gamma every N epochs (default 5)\n"
     "  --gamma X               step/plateau factor (default 0.5)\n"
     "  --patience N            plateau: epochs without a better validation loss\n"
@@ -124,7 +126,7 @@ typedef struct {
     nn_crop_geometry crop;
 } fit_opts;
 
-enum { SCHED_NONE, SCHED_STEP, SCHED_PLATEAU };
+enum { SCHED_NONE, SCHED_STEP, SCHED_PLATEAU, SCHED_COSINE };
 
 static uint64_t fnv64(uint64_t h, const void *p, size_t n)
 {
@@ -571,7 +573,8 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
             if (!strcmp(optarg, "none")) o->schedule = SCHED_NONE;
             else if (!strcmp(optarg, "step")) o->schedule = SCHED_STEP;
             else if (!strcmp(optarg, "plateau")) o->schedule = SCHED_PLATEAU;
-            else return tr_usage_error(cmd, "--schedule is none, step or plateau, not '%s'", optarg);
+            else if (!strcmp(optarg, "cosine")) o->schedule = SCHED_COSINE;
+            else return tr_usage_error(cmd, "--schedule is none, step, plateau or cosine, not '%s'", optarg);
             break;
         case 'z':
             if (tr_parse_int(optarg, 1, MAX_EPOCHS, &o->step_size))
@@ -958,6 +961,10 @@ int tr_cmd_fit(int argc, char **argv)
                 st->lr *= o.gamma;
                 st->plateau_bad = 0;
             }
+        } else if (o.schedule == SCHED_COSINE) {
+            /* Computed from the epoch, not multiplied, so a resume that
+             * grows --epochs stretches the rest of the curve smoothly. */
+            st->lr = (float)(0.5 * (double)ocfg.lr * (1.0 + cos(M_PI * ep / o.epochs)));
         }
         nn_trainer_set_lr(tr, st->lr);
         if (nn_trainer_save_checkpoint(tr, ckpt, st, sizeof *st, &e)) {

@@ -41,6 +41,7 @@ if [ "$WHAT" = args ]; then
     expect 0 "--label-smoothing" "$ST" fit --help
     expect 2 "--ema wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --ema 1
     expect 2 "--label-smoothing wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --label-smoothing -0.1
+    expect 2 "--schedule is none, step, plateau or cosine" "$ST" fit --data smiles:/x --out "$T/m.nnm" --schedule linear
     expect 2 "--mixup wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --mixup -1
     expect 2 "--lr wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --lr -1
     expect 2 "--crop wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --crop 1,2
@@ -79,6 +80,11 @@ if [ "$WHAT" = fit ]; then
     [ "$(wc -l <"$T/rep/curves.csv")" -eq 3 ] || bad "curves.csv should have 2 epochs"
     [ -s "$T/rep/curves.png" ] || bad "no curves.png"
     grep -q '"best_val_accuracy"' "$T/rep/metrics.json" || bad "metrics.json lacks best_val_accuracy"
+    # --schedule cosine: the rate of epoch e is lr * (1 + cos(pi * (e - 1) / E)) / 2
+    "$ST" fit $COMMON --epochs 4 --lr 0.002 --schedule cosine --out "$T/c.nnm" --report "$T/crep" \
+        || bad "fit --schedule cosine failed"
+    lrs=$(awk -F, 'NR > 1 { printf "%s%.6g", (NR > 2 ? " " : ""), $7 }' "$T/crep/curves.csv")
+    [ "$lrs" = "0.002 0.00170711 0.001 0.000292893" ] || bad "cosine rates per epoch: '$lrs'"
     "$ST" eval --model "$T/m.nnm" --data "smiles:$SMILES" --limit 40 --json >"$T/eval.json" 2>"$T/eval.err" \
         || bad "eval failed: $(cat "$T/eval.err")"
     for k in accuracy balanced_accuracy precision recall f1 auc n confusion; do
