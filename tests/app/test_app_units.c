@@ -13,15 +13,7 @@
 #include "settings.h"
 #include "shutter.h"
 
-static int failures;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
+#include "../test_check.h"
 static void test_settings(void)
 {
     char *dir = g_dir_make_tmp("smile-settings-XXXXXX", NULL);
@@ -273,8 +265,8 @@ int main(void)
     test_shutter();
     test_pick_main();
     test_overlay();
-    if (failures) {
-        fprintf(stderr, "%d checks failed\n", failures);
+    if (test_failures) {
+        fprintf(stderr, "%d checks failed\n", test_failures);
         return 1;
     }
     printf("app units: all checks passed\n");

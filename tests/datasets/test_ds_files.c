@@ -8,15 +8,7 @@
 
 #include "datasets.h"
 
-static int failures;
-#define CHECK(c)                                                             \
-    do {                                                                     \
-        if (!(c)) {                                                          \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
-
+#include "../test_check.h"
 static char dir[] = "/tmp/ds-files-XXXXXX";
 
 static void write_file(const char *path, const void *data, size_t n)
@@ -65,7 +57,7 @@ static void expect_npy_error(const char *name, const uint8_t *buf, size_t n, con
     CHECK(strstr(err, path) != NULL);
     if (needle && !strstr(err, needle)) {
         fprintf(stderr, "%s: message '%s' lacks '%s'\n", name, err, needle);
-        failures++;
+        test_failures++;
     }
     CHECK(a.data == NULL);
 }
@@ -178,7 +170,7 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
-    if (failures)
-        fprintf(stderr, "%d failures\n", failures);
-    return failures ? 1 : 0;
+    if (test_failures)
+        fprintf(stderr, "%d test_failures\n", test_failures);
+    return test_failures ? 1 : 0;
 }

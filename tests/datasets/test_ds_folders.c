@@ -10,15 +10,7 @@
 #include "datasets.h"
 #include "image_io.h"
 
-static int failures;
-#define CHECK(c)                                                             \
-    do {                                                                     \
-        if (!(c)) {                                                          \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
-
+#include "../test_check.h"
 static char dir[] = "/tmp/ds-folders-XXXXXX";
 
 static void mk(const char *sub)
@@ -237,7 +229,7 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
-    if (failures)
-        fprintf(stderr, "%d failures\n", failures);
-    return failures ? 1 : 0;
+    if (test_failures)
+        fprintf(stderr, "%d test_failures\n", test_failures);
+    return test_failures ? 1 : 0;
 }

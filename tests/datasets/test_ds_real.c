@@ -9,15 +9,7 @@
 
 #include "datasets.h"
 
-static int failures;
-#define CHECK(c)                                                             \
-    do {                                                                     \
-        if (!(c)) {                                                          \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
-
+#include "../test_check.h"
 static nn_input_spec spec = {.width = 28, .height = 28, .channels = 1, .norm = NN_NORM_UNIT,
                              .mean = 0, .std = 1, .crop = {0, 0, 1}, .equalize = 0};
 
@@ -50,12 +42,12 @@ static void lfw(const char *root)
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "%s: cannot open\n", path);
-        failures++;
+        test_failures++;
         return;
     }
     int rows = 0, test = 0;
     if (!fgets(line, sizeof line, f))
-        failures++;
+        test_failures++;
     /* person hash -> side seen, in an open-addressing table */
     enum { CAP = 1 << 15 };
     static uint32_t key[CAP];
@@ -64,14 +56,14 @@ static void lfw(const char *root)
     while (fgets(line, sizeof line, f)) {
         char *file = strtok(line, ",\r\n"), *person = strtok(NULL, ",\r\n");
         if (!file || !person) {
-            failures++;
+            test_failures++;
             continue;
         }
         char parsed[256];
         ds_person_from_file(file, parsed, sizeof parsed);
         if (strcmp(parsed, person)) {
             fprintf(stderr, "%s: person '%s' but the file name gives '%s'\n", file, person, parsed);
-            failures++;
+            test_failures++;
         }
         uint32_t h = ds_person_hash(parsed);
         int t = ds_person_is_test(h);
@@ -112,7 +104,7 @@ int main(int argc, char **argv)
     ds_set s;
     if (!strcmp(which, "lfw")) {
         lfw(path);
-        return failures ? 1 : 0;
+        return test_failures ? 1 : 0;
     }
     if (load(!strcmp(which, "smiles") ? "smiles" : !strcmp(which, "happy") ? "happy"
              : !strcmp(which, "mnist") ? "mnist" : "folders", path, &s))
@@ -150,7 +142,7 @@ int main(int argc, char **argv)
     }
     CHECK(flat * 100 <= seen);
     ds_set_free(&s);
-    if (failures)
-        fprintf(stderr, "%d failures\n", failures);
-    return failures ? 1 : 0;
+    if (test_failures)
+        fprintf(stderr, "%d test_failures\n", test_failures);
+    return test_failures ? 1 : 0;
 }

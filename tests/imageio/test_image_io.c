@@ -6,17 +6,7 @@
 
 #include "image_io.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                         \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fprintf(stderr, "\n");                                               \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
-
+#include "../test_check.h"
 /* A smooth test card: JPEG keeps it close, so round-trip error stays small. */
 static void make_card(uint8_t *px, int w, int h, int ch)
 {
@@ -52,46 +42,46 @@ static void test_jpeg_round_trip(void)
         make_card(px, W, H, ch);
         uint8_t *jpg = NULL;
         size_t n = 0;
-        CHECK(img_jpeg_encode(px, W, H, W * ch, ch, 95, &jpg, &n) == IMG_OK, "encode ch=%d", ch);
-        CHECK(img_jpeg_markers_ok(jpg, n), "fresh JPEG must have SOI/EOI");
+        CHECKF(img_jpeg_encode(px, W, H, W * ch, ch, 95, &jpg, &n) == IMG_OK, "encode ch=%d", ch);
+        CHECKF(img_jpeg_markers_ok(jpg, n), "fresh JPEG must have SOI/EOI");
         img_jpeg *j = img_jpeg_new();
         int w = 0, h = 0;
-        CHECK(img_jpeg_decode(j, jpg, n, ch, 1, out, W * ch, &w, &h) == IMG_OK, "%s", img_jpeg_error(j));
-        CHECK(w == W && h == H, "size %dx%d", w, h);
+        CHECKF(img_jpeg_decode(j, jpg, n, ch, 1, out, W * ch, &w, &h) == IMG_OK, "%s", img_jpeg_error(j));
+        CHECKF(w == W && h == H, "size %dx%d", w, h);
         double d = mean_abs_diff(px, out, (size_t)W * H * (size_t)ch);
         /* RGB is stored with 4:2:0 chroma subsampling, so colour edges lose more. */
-        CHECK(d < (ch == 1 ? 2.0 : 6.0), "ch=%d mean error %.2f", ch, d);
+        CHECKF(d < (ch == 1 ? 2.0 : 6.0), "ch=%d mean error %.2f", ch, d);
 
         /* DCT scaling halves each side. */
-        CHECK(img_jpeg_decode(j, jpg, n, 1, 2, out, W, &w, &h) == IMG_OK, "%s", img_jpeg_error(j));
-        CHECK(w == W / 2 && h == H / 2, "scaled size %dx%d", w, h);
+        CHECKF(img_jpeg_decode(j, jpg, n, 1, 2, out, W, &w, &h) == IMG_OK, "%s", img_jpeg_error(j));
+        CHECKF(w == W / 2 && h == H / 2, "scaled size %dx%d", w, h);
 
         /* Truncated frames: markers fail, and decoding reports corruption instead of crashing. */
-        CHECK(!img_jpeg_markers_ok(jpg, n / 2), "half a JPEG has no EOI");
-        CHECK(img_jpeg_decode(j, jpg, n / 2, ch, 1, out, W * ch, &w, &h) == IMG_ERR_CORRUPT,
+        CHECKF(!img_jpeg_markers_ok(jpg, n / 2), "half a JPEG has no EOI");
+        CHECKF(img_jpeg_decode(j, jpg, n / 2, ch, 1, out, W * ch, &w, &h) == IMG_ERR_CORRUPT,
               "truncated JPEG must be CORRUPT");
-        CHECK(strstr(img_jpeg_error(j), "corrupt") != NULL, "message: %s", img_jpeg_error(j));
+        CHECKF(strstr(img_jpeg_error(j), "corrupt") != NULL, "message: %s", img_jpeg_error(j));
         /* Trailing zero padding after EOI, as UVC cameras send, is accepted. */
         uint8_t *padded = calloc(n + 16, 1);
         memcpy(padded, jpg, n);
-        CHECK(img_jpeg_markers_ok(padded, n + 16), "zero padding after EOI");
+        CHECKF(img_jpeg_markers_ok(padded, n + 16), "zero padding after EOI");
         padded[0] = 0;
-        CHECK(!img_jpeg_markers_ok(padded, n + 16), "no SOI");
+        CHECKF(!img_jpeg_markers_ok(padded, n + 16), "no SOI");
         free(padded);
         /* Garbage never crashes. */
         uint8_t junk[256];
         for (int i = 0; i < 256; i++)
             junk[i] = (uint8_t)(i * 37 + 11);
         junk[0] = 0xFF, junk[1] = 0xD8, junk[2] = 0xFF;
-        CHECK(img_jpeg_decode(j, junk, sizeof junk, 1, 1, out, W, &w, &h) != IMG_OK, "junk decoded");
-        CHECK(img_jpeg_decode(j, jpg, n, 1, 3, out, W, &w, &h) == IMG_ERR_ARG, "scale 3 is invalid");
+        CHECKF(img_jpeg_decode(j, junk, sizeof junk, 1, 1, out, W, &w, &h) != IMG_OK, "junk decoded");
+        CHECKF(img_jpeg_decode(j, jpg, n, 1, 3, out, W, &w, &h) == IMG_ERR_ARG, "scale 3 is invalid");
         /* After damaged input the same decoder still reads a good frame. */
         uint8_t header_only[64];
         memcpy(header_only, jpg, sizeof header_only);
-        CHECK(img_jpeg_info(j, header_only, sizeof header_only, &w, &h) != IMG_OK ||
+        CHECKF(img_jpeg_info(j, header_only, sizeof header_only, &w, &h) != IMG_OK ||
                   img_jpeg_decode(j, header_only, sizeof header_only, ch, 1, out, W * ch, &w, &h) != IMG_OK,
               "64-byte prefix decoded");
-        CHECK(img_jpeg_decode(j, jpg, n, ch, 1, out, W * ch, &w, &h) == IMG_OK,
+        CHECKF(img_jpeg_decode(j, jpg, n, ch, 1, out, W * ch, &w, &h) == IMG_OK,
               "good frame after bad ones: %s", img_jpeg_error(j));
         img_jpeg_free(j);
         free(jpg);
@@ -108,51 +98,51 @@ static void test_files(const char *dir)
 
     /* PNG is lossless: RGB round trip is exact. */
     snprintf(path, sizeof path, "%s/card.png", dir);
-    CHECK(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
-    CHECK(img_load(path, 3, &im, err, sizeof err) == IMG_OK, "%s", err);
-    CHECK(im.width == W && im.height == H && im.channels == 3, "png dims");
-    CHECK(im.pixels && memcmp(im.pixels, px, sizeof px) == 0, "png pixels differ");
+    CHECKF(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    CHECKF(img_load(path, 3, &im, err, sizeof err) == IMG_OK, "%s", err);
+    CHECKF(im.width == W && im.height == H && im.channels == 3, "png dims");
+    CHECKF(im.pixels && memcmp(im.pixels, px, sizeof px) == 0, "png pixels differ");
     img_image_free(&im);
     /* Grey from an RGB PNG uses luma weights: a grey card stays grey. */
     uint8_t grey[W * H], grey3[W * H * 3];
     for (int i = 0; i < W * H; i++)
         grey[i] = (uint8_t)(i % 251), grey3[3 * i] = grey3[3 * i + 1] = grey3[3 * i + 2] = grey[i];
-    CHECK(img_save(path, grey3, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
-    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
-    CHECK(im.channels == 1 && mean_abs_diff(im.pixels, grey, W * H) < 1.0, "rgb->grey");
+    CHECKF(img_save(path, grey3, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
+    CHECKF(im.channels == 1 && mean_abs_diff(im.pixels, grey, W * H) < 1.0, "rgb->grey");
     img_image_free(&im);
 
     /* JPEG file, by content even with a misleading name. */
     snprintf(path, sizeof path, "%s/card.jpg", dir);
-    CHECK(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    CHECKF(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
     char other[600];
     snprintf(other, sizeof other, "%s/really-a-jpeg.png", dir);
-    CHECK(rename(path, other) == 0, "rename");
-    CHECK(img_load(other, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
-    CHECK(im.width == W && im.height == H, "jpeg dims");
+    CHECKF(rename(path, other) == 0, "rename");
+    CHECKF(img_load(other, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
+    CHECKF(im.width == W && im.height == H, "jpeg dims");
     img_image_free(&im);
 
     /* Damaged files name the path and say why. */
     snprintf(path, sizeof path, "%s/missing.jpg", dir);
-    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_IO, "missing");
-    CHECK(strstr(err, "missing.jpg") != NULL, "message names the file: %s", err);
+    CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_IO, "missing");
+    CHECKF(strstr(err, "missing.jpg") != NULL, "message names the file: %s", err);
     snprintf(path, sizeof path, "%s/text.jpg", dir);
     write_file(path, "hello, not an image\n", 20);
-    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_UNSUPPORTED, "text file: %s", err);
-    CHECK(strstr(err, "text.jpg") != NULL, "message names the file: %s", err);
+    CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_UNSUPPORTED, "text file: %s", err);
+    CHECKF(strstr(err, "text.jpg") != NULL, "message names the file: %s", err);
     snprintf(path, sizeof path, "%s/empty.png", dir);
     write_file(path, "", 0);
-    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_CORRUPT, "empty: %s", err);
+    CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_CORRUPT, "empty: %s", err);
 
     /* A PNG cut short at every length fails cleanly. */
     snprintf(path, sizeof path, "%s/card.png", dir);
-    CHECK(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    CHECKF(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
     FILE *f = fopen(path, "rb");
     uint8_t buf[8192];
     size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
     if (f)
         fclose(f);
-    CHECK(n > 100, "png size %zu", n);
+    CHECKF(n > 100, "png size %zu", n);
     int bad_ok = 0;
     for (size_t cut = 8; cut < n - 12; cut += 7) {
         snprintf(path, sizeof path, "%s/cut.png", dir);
@@ -162,7 +152,7 @@ static void test_files(const char *dir)
             img_image_free(&im);
         }
     }
-    CHECK(bad_ok == 0, "%d truncated PNGs loaded", bad_ok);
+    CHECKF(bad_ok == 0, "%d truncated PNGs loaded", bad_ok);
     unlink(path);
 }
 
@@ -176,8 +166,8 @@ static void test_real_face(void)
     if (access(path, R_OK) != 0)
         return;
     img_image im;
-    CHECK(img_load(path, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
-    CHECK(im.width == 64 && im.height == 64, "SMILEsmileD crops are 64x64, got %dx%d", im.width, im.height);
+    CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_OK, "%s", err);
+    CHECKF(im.width == 64 && im.height == 64, "SMILEsmileD crops are 64x64, got %dx%d", im.width, im.height);
     img_image_free(&im);
 }
 
@@ -195,7 +185,7 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not clean %s\n", dir);
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    if (test_failures)
+        fprintf(stderr, "%d check(s) failed\n", test_failures);
+    return test_failures ? 1 : 0;
 }

@@ -40,7 +40,7 @@ static void check_conv(int W, int H, int C, int O, int kh, int kw, int sh, int s
     float sentinel = y[B * osz];
     y = nn_forward(ctx, x, B);
     REQUIRE(y, "%s: forward", arch);
-    CHECK(y[B * osz] == sentinel, "%s: wrote past the batch", arch);
+    CHECKF(y[B * osz] == sentinel, "%s: wrote past the batch", arch);
     const float *w = p + l->w_off, *b = p + l->b_off;
     double worst = 0;
     for (int n = 0; n < B; n++)
@@ -60,7 +60,7 @@ static void check_conv(int W, int H, int C, int O, int kh, int kw, int sh, int s
                     double e = fabs(got - s);
                     worst = e > worst ? e : worst;
                 }
-    CHECK(worst < 1e-5 * sqrt((double)C * kh * kw), "%s: error %g", arch, worst);
+    CHECKF(worst < 1e-5 * sqrt((double)C * kh * kw), "%s: error %g", arch, worst);
     nn_ctx_free(ctx);
     nn_net_free(net);
 }

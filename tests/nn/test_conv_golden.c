@@ -19,14 +19,14 @@ static void run(const char *arch, const float *filter, int k, const float *want,
     float *p = nn_net_params(net);
     memcpy(p, filter, (size_t)(k * k) * sizeof(float));
     p[k * k] = 0.0f; /* bias */
-    CHECK(nn_net_n_outputs(net) == n_want, "%s: %d outputs, want %d", what, nn_net_n_outputs(net),
+    CHECKF(nn_net_n_outputs(net) == n_want, "%s: %d outputs, want %d", what, nn_net_n_outputs(net),
           n_want);
     nn_ctx *ctx;
     REQUIRE(nn_ctx_new(net, 1, &ctx, &err) == NN_OK, "%s", err.msg);
     const float *y = nn_forward(ctx, input, 1);
     REQUIRE(y != NULL, "%s: forward failed", what);
     for (int i = 0; i < n_want && i < nn_net_n_outputs(net); i++)
-        CHECK(y[i] == want[i], "%s: output %d is %g, want %g", what, i, (double)y[i],
+        CHECKF(y[i] == want[i], "%s: output %d is %g, want %g", what, i, (double)y[i],
               (double)want[i]);
     nn_ctx_free(ctx);
     nn_net_free(net);

@@ -24,18 +24,18 @@ static void test_stability(void)
         const float *y = nn_forward(ctx, x, 1);
         double sum = 0.0;
         for (int i = 0; i < 6; i++) {
-            CHECK(isfinite(y[i]), "%s(%g) = %g", acts[a], (double)x[i], (double)y[i]);
+            CHECKF(isfinite(y[i]), "%s(%g) = %g", acts[a], (double)x[i], (double)y[i]);
             sum += y[i];
         }
         if (strcmp(acts[a], "sigmoid") == 0)
-            CHECK(y[0] == 1.0f && y[1] == 0.0f && y[2] == 0.5f, "sigmoid limits");
+            CHECKF(y[0] == 1.0f && y[1] == 0.0f && y[2] == 0.5f, "sigmoid limits");
         if (strcmp(acts[a], "tanh") == 0)
-            CHECK(y[0] == 1.0f && y[1] == -1.0f, "tanh limits");
+            CHECKF(y[0] == 1.0f && y[1] == -1.0f, "tanh limits");
         if (strcmp(acts[a], "leakyrelu 0.1") == 0)
-            CHECK(fabsf(y[1] + 1e3f) < 1e-2f && y[0] == 1e4f, "leakyrelu %g", (double)y[1]);
+            CHECKF(fabsf(y[1] + 1e3f) < 1e-2f && y[0] == 1e4f, "leakyrelu %g", (double)y[1]);
         if (strcmp(acts[a], "softmax") == 0) {
-            CHECK(fabs(sum - 1.0) < 1e-6, "softmax sums to %.9g", sum);
-            CHECK(y[3] == 1.0f, "softmax of the largest: %g", (double)y[3]);
+            CHECKF(fabs(sum - 1.0) < 1e-6, "softmax sums to %.9g", sum);
+            CHECKF(y[3] == 1.0f, "softmax of the largest: %g", (double)y[3]);
         }
         nn_ctx_free(ctx);
         nn_net_free(net);
@@ -56,7 +56,7 @@ static void test_stability(void)
         double sum = 0;
         for (int i = 0; i < 24; i++)
             sum += y[s * 24 + i];
-        CHECK(fabs(sum - 1.0) < 1e-5, "sample %d: softmax sums to %.9g", s, sum);
+        CHECKF(fabs(sum - 1.0) < 1e-5, "sample %d: softmax sums to %.9g", s, sum);
     }
     nn_ctx_free(ctx);
     nn_net_free(net);
@@ -140,14 +140,14 @@ static void test_no_alloc(void)
             nn_forward(ctx, x, 1 + r);
         long c1 = n_allocs;
         struct mallinfo2 b = mallinfo2();
-        CHECK(c1 == c0, "%s: nn_forward called the allocator %ld times", names[i], c1 - c0);
+        CHECKF(c1 == c0, "%s: nn_forward called the allocator %ld times", names[i], c1 - c0);
         if (HAVE_COUNTER && i == 0) {
             /* the counter itself works */
             char *volatile p = malloc(16);
             free(p);
-            CHECK(n_allocs == c1 + 1, "allocation counter is dead");
+            CHECKF(n_allocs == c1 + 1, "allocation counter is dead");
         }
-        CHECK(a.uordblks == b.uordblks && a.hblkhd == b.hblkhd && a.hblks == b.hblks,
+        CHECKF(a.uordblks == b.uordblks && a.hblkhd == b.hblkhd && a.hblks == b.hblks,
               "%s: nn_forward allocated (%zu -> %zu bytes in use, %zu -> %zu mmapped)", names[i],
               a.uordblks, b.uordblks, a.hblkhd, b.hblkhd);
         nn_ctx_free(ctx);
@@ -197,7 +197,7 @@ static void test_threads(void)
     }
     for (int t = 0; t < 3; t++) {
         pthread_join(tid[t], NULL);
-        CHECK(memcmp(jobs[t].out, ref.out, sizeof ref.out) == 0, "thread %d differs", t);
+        CHECKF(memcmp(jobs[t].out, ref.out, sizeof ref.out) == 0, "thread %d differs", t);
     }
     free(x);
     nn_net_free(net);
@@ -223,7 +223,7 @@ static void test_batch_independent(void)
         const float *y5 = nn_forward(c5, x, 5);
         for (int s = 0; s < 5; s++) {
             const float *y1 = nn_forward(c1, x + s * n, 1);
-            CHECK(memcmp(y1, y5 + 2 * s, 2 * sizeof(float)) == 0,
+            CHECKF(memcmp(y1, y5 + 2 * s, 2 * sizeof(float)) == 0,
                   "%s: sample %d alone %.9g, in a batch %.9g", names[i], s, (double)y1[0],
                   (double)y5[2 * s]);
         }
@@ -266,21 +266,21 @@ static void test_flip_average(void)
     double moved = 0;
     for (int k = 0; k < B * 2; k++) {
         float want = 0.5f * (ya[k] + yb[k]);
-        CHECK(fabsf(yf[k] - want) <= 1e-6f, "output %d: %.9g, mean of both %.9g", k,
+        CHECKF(fabsf(yf[k] - want) <= 1e-6f, "output %d: %.9g, mean of both %.9g", k,
               (double)yf[k], (double)want);
-        CHECK(fabsf(ym[k] - yf[k]) <= 1e-6f, "output %d: mirror %.9g, original %.9g", k,
+        CHECKF(fabsf(ym[k] - yf[k]) <= 1e-6f, "output %d: mirror %.9g, original %.9g", k,
               (double)ym[k], (double)yf[k]);
         moved += fabs((double)yf[k] - (double)ya[k]);
     }
-    CHECK(moved > 1e-4, "flip averaging changed nothing (%g)", moved);
+    CHECKF(moved > 1e-4, "flip averaging changed nothing (%g)", moved);
     /* the caller's batch limit is max_batch, not the doubled workspace */
-    CHECK(nn_forward(cf, x, B + 1) == NULL, "a batch over max_batch was run");
+    CHECKF(nn_forward(cf, x, B + 1) == NULL, "a batch over max_batch was run");
     /* batch 1 gives the same bits as the same image inside a batch */
     nn_ctx *c1;
     REQUIRE(nn_ctx_new(flip, 1, &c1, &err) == NN_OK, "%s", err.msg);
     for (int s = 0; s < B; s++) {
         const float *y1 = nn_forward(c1, x + s * N, 1);
-        CHECK(memcmp(y1, yf + 2 * s, 2 * sizeof(float)) == 0, "sample %d alone differs", s);
+        CHECKF(memcmp(y1, yf + 2 * s, 2 * sizeof(float)) == 0, "sample %d alone differs", s);
     }
     nn_ctx_free(c1);
     nn_ctx_free(cp);

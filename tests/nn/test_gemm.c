@@ -40,9 +40,9 @@ static void check(int ta, int tb, int M, int N, int K, float beta, float *pack, 
         for (int j = N; j < ldc; j++) /* columns beyond N are not C's */
             pad_ok &= C[(size_t)i * ldc + j] == C0[(size_t)i * ldc + j];
     }
-    CHECK(worst < 1e-5, "ta=%d tb=%d M=%d N=%d K=%d beta=%g dot=%d: error %g", ta, tb, M, N, K,
+    CHECKF(worst < 1e-5, "ta=%d tb=%d M=%d N=%d K=%d beta=%g dot=%d: error %g", ta, tb, M, N, K,
           (double)beta, dot, worst);
-    CHECK(pad_ok, "ta=%d tb=%d M=%d N=%d K=%d: wrote past N", ta, tb, M, N, K);
+    CHECKF(pad_ok, "ta=%d tb=%d M=%d N=%d K=%d: wrote past N", ta, tb, M, N, K);
     free(A);
     free(B);
     free(C);
@@ -75,7 +75,7 @@ int main(void)
         B[i] = cosf((float)i);
     nn_sgemm(0, 0, M, N, K, A, K, B, N, 0.0f, C1, N, pack);
     nn_sgemm(0, 0, M, N, K, A, K, B, N, 0.0f, C2, N, pack);
-    CHECK(memcmp(C1, C2, M * N * 4) == 0, "not repeatable");
+    CHECKF(memcmp(C1, C2, M * N * 4) == 0, "not repeatable");
     free(A);
     free(B);
     free(C1);

@@ -103,7 +103,7 @@ static void check_layer_case(const gcase *c)
         double lm = LOSS();
         P[k] = keep;
         double num = (lp - lm) / (2.0 * eps);
-        CHECK(close_enough(num, g[k], 5e-3), "%s: d/dparam[%zu] analytic %.6g numeric %.6g",
+        CHECKF(close_enough(num, g[k], 5e-3), "%s: d/dparam[%zu] analytic %.6g numeric %.6g",
               c->arch, k, (double)g[k], num);
         n_checked++;
     }
@@ -117,7 +117,7 @@ static void check_layer_case(const gcase *c)
         double lm = LOSS();
         x[k] = keep;
         double num = (lp - lm) / (2.0 * eps);
-        CHECK(close_enough(num, dx[k], 5e-3), "%s: d/dx[%zu] analytic %.6g numeric %.6g", c->arch,
+        CHECKF(close_enough(num, dx[k], 5e-3), "%s: d/dx[%zu] analytic %.6g numeric %.6g", c->arch,
               k, (double)dx[k], num);
         n_checked++;
     }
@@ -165,7 +165,7 @@ static void check_loss(nn_loss_kind kind, int O, const float *cw, float sm, int 
     const float *mx = mixed ? mixv : NULL;
     int hits;
     double l0 = nn_loss_eval(kind, O, cw, sm, z, y, lb, mx, N, N, d, NULL, &hits);
-    CHECK(isfinite(l0) && l0 > 0.0, "loss %d: %g", (int)kind, l0);
+    CHECKF(isfinite(l0) && l0 > 0.0, "loss %d: %g", (int)kind, l0);
     const float eps = 1e-3f;
     for (int i = 0; i < N * O; i++) {
         float keep = z[i];
@@ -175,7 +175,7 @@ static void check_loss(nn_loss_kind kind, int O, const float *cw, float sm, int 
         double lm = nn_loss_eval(kind, O, cw, sm, z, y, lb, mx, N, N, NULL, NULL, &hits) / N;
         z[i] = keep;
         double num = (lp - lm) / (2.0 * eps);
-        CHECK(close_enough(num, d[i], 1e-4), "loss %d O=%d cw=%s smoothing %g mixed %d: d/dz[%d] analytic %.6g numeric %.6g",
+        CHECKF(close_enough(num, d[i], 1e-4), "loss %d O=%d cw=%s smoothing %g mixed %d: d/dz[%d] analytic %.6g numeric %.6g",
               (int)kind, O, cw ? "yes" : "no", (double)sm, mixed, i, (double)d[i], num);
         n_checked++;
     }
@@ -186,36 +186,36 @@ static void check_loss_values(void)
     float z0[3] = {0, 0, 0}, d[3];
     int y1 = 1, y2 = 2, hits;
     double l = nn_loss_eval(NN_LOSS_BCE, 1, NULL, 0.0f, z0, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
-    CHECK(fabs(l - log(2.0)) < 1e-6, "BCE at logit 0: %g", l);
-    CHECK(fabsf(d[0] + 0.5f) < 1e-6f, "BCE gradient at 0: %g", (double)d[0]);
+    CHECKF(fabs(l - log(2.0)) < 1e-6, "BCE at logit 0: %g", l);
+    CHECKF(fabsf(d[0] + 0.5f) < 1e-6f, "BCE gradient at 0: %g", (double)d[0]);
     l = nn_loss_eval(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.0f, z0, &y2, NULL, NULL, 1, 1, d, NULL, &hits);
-    CHECK(fabs(l - log(3.0)) < 1e-6, "CE uniform: %g", l);
+    CHECKF(fabs(l - log(3.0)) < 1e-6, "CE uniform: %g", l);
     float cw[2] = {1.0f, 3.0f};
     double lw = nn_loss_eval(NN_LOSS_BCE, 1, cw, 0.0f, z0, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
-    CHECK(fabs(lw - 3.0 * log(2.0)) < 1e-6, "weighted BCE: %g", lw);
+    CHECKF(fabs(lw - 3.0 * log(2.0)) < 1e-6, "weighted BCE: %g", lw);
     /* stable at huge logits */
     float zb[2] = {1e4f, -1e4f};
     int yb[2] = {0, 1};
     l = nn_loss_eval(NN_LOSS_BCE, 1, NULL, 0.0f, zb, yb, NULL, NULL, 2, 2, d, NULL, &hits);
-    CHECK(isfinite(l) && fabs(l - 2e4) < 1.0, "BCE at |z|=1e4: %g", l);
-    CHECK(isfinite(d[0]) && isfinite(d[1]), "BCE gradient at |z|=1e4");
+    CHECKF(isfinite(l) && fabs(l - 2e4) < 1.0, "BCE at |z|=1e4: %g", l);
+    CHECKF(isfinite(d[0]) && isfinite(d[1]), "BCE gradient at |z|=1e4");
     float zc[3] = {1e4f, -1e4f, 0.0f};
     l = nn_loss_eval(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.0f, zc, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
-    CHECK(isfinite(l) && fabs(l - 2e4) < 1.0, "CE at |z|=1e4: %g", l);
+    CHECKF(isfinite(l) && fabs(l - 2e4) < 1.0, "CE at |z|=1e4: %g", l);
     /* label smoothing 0.2: the loss is lowest where the probabilities equal
      * the smoothed targets, 0.9 for the label and 0.1 for the other (BCE), and
      * 0.2/3 + 0.8 against 0.2/3 (3-way CE), not at certainty */
     float zs = logf(0.9f / 0.1f);
     l = nn_loss_eval(NN_LOSS_BCE, 1, NULL, 0.2f, &zs, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
-    CHECK(fabsf(d[0]) < 1e-6f, "smoothed BCE gradient at p = 0.9: %g", (double)d[0]);
-    CHECK(fabs(l - (-0.9 * log(0.9) - 0.1 * log(0.1))) < 1e-5, "smoothed BCE at its minimum: %g", l);
+    CHECKF(fabsf(d[0]) < 1e-6f, "smoothed BCE gradient at p = 0.9: %g", (double)d[0]);
+    CHECKF(fabs(l - (-0.9 * log(0.9) - 0.1 * log(0.1))) < 1e-5, "smoothed BCE at its minimum: %g", l);
     float zl = 30.0f;
     nn_loss_eval(NN_LOSS_BCE, 1, NULL, 0.2f, &zl, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
-    CHECK(d[0] > 0.09f, "smoothed BCE pushes a certain logit back: gradient %g", (double)d[0]);
+    CHECKF(d[0] > 0.09f, "smoothed BCE pushes a certain logit back: gradient %g", (double)d[0]);
     float off = 0.2f / 3.0f, on = 0.8f + off;
     float zt[3] = {logf(off), logf(off), logf(on)};
     nn_loss_eval(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.2f, zt, &y2, NULL, NULL, 1, 1, d, NULL, &hits);
-    CHECK(fabsf(d[0]) < 1e-6f && fabsf(d[1]) < 1e-6f && fabsf(d[2]) < 1e-6f,
+    CHECKF(fabsf(d[0]) < 1e-6f && fabsf(d[1]) < 1e-6f && fabsf(d[2]) < 1e-6f,
           "smoothed CE gradient at the smoothed target: %g %g %g", (double)d[0], (double)d[1], (double)d[2]);
     /* mixup: the loss of a mixed target is the mix of the two labels' losses
      * (BCE and CE are linear in the target), class weights mixed likewise;
@@ -231,12 +231,12 @@ static void check_loss_values(void)
         double w = 0.7 * cwm[y0] + 0.3 * cwm[y1b];
         double lm = nn_loss_eval(kind, O, cwm, 0.0f, zm, &y0, &y1b, &m07, 1, 1, NULL, NULL, &hits);
         double want = w * (0.7 * la / cwm[y0] + 0.3 * lb2 / cwm[y1b]);
-        CHECK(fabs(lm - want) < 1e-5, "mixed loss %d: %g, want %g", (int)kind, lm, want);
+        CHECKF(fabs(lm - want) < 1e-5, "mixed loss %d: %g, want %g", (int)kind, lm, want);
         int hit_a, hit_b;
         nn_loss_eval(kind, O, NULL, 0.0f, zm, &y0, &y1b, &m07, 1, 1, NULL, NULL, &hit_a);
         nn_loss_eval(kind, O, NULL, 0.0f, zm, &y0, &y1b, &m02, 1, 1, NULL, NULL, &hit_b);
         /* zm predicts 1 (BCE, logit 0.3 > 0) and class 2 (CE) */
-        CHECK(hit_a == 0 && hit_b == 1, "mixed hits %d: share 0.7 of a wrong label %d, 0.8 of the right one %d",
+        CHECKF(hit_a == 0 && hit_b == 1, "mixed hits %d: share 0.7 of a wrong label %d, 0.8 of the right one %d",
               (int)kind, hit_a, hit_b);
     }
 }
@@ -272,7 +272,7 @@ static void check_trainer(const char *arch, nn_loss_kind loss, const float *cw)
     int hits;
     float mean = nn_trainer_step(tr, x, y, B, &hits);
     float sum = (memcpy(P, before, np * sizeof *P), nn_trainer_eval(tr, x, y, B, NULL));
-    CHECK(fabsf(mean * B - sum) <= 1e-4f * fabsf(sum) + 1e-6f, "step loss %g*%d vs eval %g",
+    CHECKF(fabsf(mean * B - sum) <= 1e-4f * fabsf(sum) + 1e-6f, "step loss %g*%d vs eval %g",
           (double)mean, B, (double)sum);
     memcpy(P, before, np * sizeof *P);
     nn_trainer_step(tr, x, y, B, &hits);
@@ -290,7 +290,7 @@ static void check_trainer(const char *arch, nn_loss_kind loss, const float *cw)
         double lm = nn_trainer_eval(tr, x, y, B, NULL) / B;
         P[k] = keep;
         double num = (lp - lm) / (2.0 * eps);
-        CHECK(close_enough(num, g[k], 2e-3), "trainer %s loss %d: d/dparam[%zu] analytic %.6g "
+        CHECKF(close_enough(num, g[k], 2e-3), "trainer %s loss %d: d/dparam[%zu] analytic %.6g "
               "numeric %.6g", arch, (int)loss, k, (double)g[k], num);
         n_checked++;
     }

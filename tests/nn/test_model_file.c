@@ -65,30 +65,30 @@ static void test_roundtrip(void)
     snprintf(path, sizeof path, "%s/small.nnm", tmpdir);
     REQUIRE(nn_net_save(a, path, &err) == NN_OK, "%s", err.msg);
     REQUIRE(nn_net_load(path, &b, &err) == NN_OK, "%s", err.msg);
-    CHECK(strcmp(nn_net_arch_text(a), nn_net_arch_text(b)) == 0, "arch text differs");
-    CHECK(nn_net_n_params(a) == nn_net_n_params(b), "param count");
-    CHECK(memcmp(a->params, b->params, a->n_params * 4) == 0, "params differ");
-    CHECK(memcmp(a->state, b->state, a->n_state * 4) == 0, "running stats differ");
-    CHECK(memcmp(nn_net_input(a), nn_net_input(b), sizeof(nn_input_spec)) == 0, "input spec");
+    CHECKF(strcmp(nn_net_arch_text(a), nn_net_arch_text(b)) == 0, "arch text differs");
+    CHECKF(nn_net_n_params(a) == nn_net_n_params(b), "param count");
+    CHECKF(memcmp(a->params, b->params, a->n_params * 4) == 0, "params differ");
+    CHECKF(memcmp(a->state, b->state, a->n_state * 4) == 0, "running stats differ");
+    CHECKF(memcmp(nn_net_input(a), nn_net_input(b), sizeof(nn_input_spec)) == 0, "input spec");
     const char *m = nn_net_get_meta(b, "trained_on");
-    CHECK(m && strcmp(m, "unit test") == 0, "meta trained_on: %s", m ? m : "(null)");
-    CHECK(nn_net_get_meta(b, "missing") == NULL, "absent key");
+    CHECKF(m && strcmp(m, "unit test") == 0, "meta trained_on: %s", m ? m : "(null)");
+    CHECKF(nn_net_get_meta(b, "missing") == NULL, "absent key");
     float x[120], ya[4], yb[4];
     for (int i = 0; i < 120; i++)
         x[i] = sinf((float)i);
     forward2(a, x, ya);
     forward2(b, x, yb);
-    CHECK(memcmp(ya, yb, sizeof ya) == 0, "outputs differ after reload");
-    CHECK(fabsf(ya[0] + ya[1] - 1.0f) < 1e-6f, "softmax output sums to %g", (double)(ya[0] + ya[1]));
+    CHECKF(memcmp(ya, yb, sizeof ya) == 0, "outputs differ after reload");
+    CHECKF(fabsf(ya[0] + ya[1] - 1.0f) < 1e-6f, "softmax output sums to %g", (double)(ya[0] + ya[1]));
     /* the canonical text parses to itself */
     nn_net *c;
     REQUIRE(nn_net_from_text(nn_net_arch_text(a), "canon", &c, &err) == NN_OK, "%s", err.msg);
-    CHECK(strcmp(nn_net_arch_text(c), nn_net_arch_text(a)) == 0, "canonical text is stable");
+    CHECKF(strcmp(nn_net_arch_text(c), nn_net_arch_text(a)) == 0, "canonical text is stable");
     nn_net_free(c);
     /* no temporary files left beside the model */
     char cmd[400];
     snprintf(cmd, sizeof cmd, "ls %s | grep -q tmp", tmpdir);
-    CHECK(system(cmd) != 0, "temporary file left in %s", tmpdir);
+    CHECKF(system(cmd) != 0, "temporary file left in %s", tmpdir);
     nn_net_free(a);
     nn_net_free(b);
 }
@@ -107,10 +107,10 @@ static void test_damage(void)
         err.msg[0] = 0;
         b = NULL;
         nn_status st = nn_net_load_memory(d, k, "cut.nnm", &b, &err);
-        CHECK(st != NN_OK && b == NULL, "truncated at %zu accepted", k);
-        CHECK(strstr(err.msg, "cut.nnm") != NULL, "truncated at %zu: message '%s'", k, err.msg);
+        CHECKF(st != NN_OK && b == NULL, "truncated at %zu accepted", k);
+        CHECKF(strstr(err.msg, "cut.nnm") != NULL, "truncated at %zu: message '%s'", k, err.msg);
         if (k >= 16)
-            CHECK(strstr(err.msg, "truncated") != NULL, "truncated at %zu: message '%s'", k,
+            CHECKF(strstr(err.msg, "truncated") != NULL, "truncated at %zu: message '%s'", k,
                   err.msg);
         nn_net_free(b);
     }
@@ -121,7 +121,7 @@ static void test_damage(void)
     char want[160];
     snprintf(want, sizeof want, "expected %zu bytes of weights for layer 0 (conv)",
              4 * (l0->n_w + l0->n_b));
-    CHECK(strstr(err.msg, want) != NULL, "message '%s' lacks '%s'", err.msg, want);
+    CHECKF(strstr(err.msg, want) != NULL, "message '%s' lacks '%s'", err.msg, want);
     /* every byte flipped: rejected */
     for (size_t k = 0; k < n; k++) {
         memcpy(d, buf.p, n);
@@ -129,43 +129,43 @@ static void test_damage(void)
         b = NULL;
         err.msg[0] = 0;
         nn_status st = nn_net_load_memory(d, n, "flip.nnm", &b, &err);
-        CHECK(st != NN_OK && b == NULL, "flipped byte %zu accepted", k);
-        CHECK(err.msg[0] != 0, "flipped byte %zu: no message", k);
+        CHECKF(st != NN_OK && b == NULL, "flipped byte %zu accepted", k);
+        CHECKF(err.msg[0] != 0, "flipped byte %zu: no message", k);
         if (k >= 24 && k < n - 4)
-            CHECK(st == NN_ERR_CHECKSUM, "flipped byte %zu: status %d (%s)", k, (int)st, err.msg);
+            CHECKF(st == NN_ERR_CHECKSUM, "flipped byte %zu: status %d (%s)", k, (int)st, err.msg);
         nn_net_free(b);
     }
     /* extra bytes after the end */
     uint8_t *e = malloc(n + 3);
     memcpy(e, buf.p, n);
     memset(e + n, 0, 3);
-    CHECK(nn_net_load_memory(e, n + 3, "long.nnm", &b, &err) == NN_ERR_FORMAT, "extra bytes");
+    CHECKF(nn_net_load_memory(e, n + 3, "long.nnm", &b, &err) == NN_ERR_FORMAT, "extra bytes");
     free(e);
     /* a newer version */
     memcpy(d, buf.p, n);
     d[8] = 2;
-    CHECK(nn_net_load_memory(d, n, "v2.nnm", &b, &err) == NN_ERR_VERSION, "version 2: %s",
+    CHECKF(nn_net_load_memory(d, n, "v2.nnm", &b, &err) == NN_ERR_VERSION, "version 2: %s",
           err.msg);
     /* input flags beyond equalize and flip-average, under a valid checksum */
     memcpy(d, buf.p, n);
     size_t flags_at = 28 + strlen(nn_net_arch_text(a)) + 36;
-    CHECK(d[flags_at] == 3, "input flags byte %zu is %u, want 3 (equalize, flip)", flags_at,
+    CHECKF(d[flags_at] == 3, "input flags byte %zu is %u, want 3 (equalize, flip)", flags_at,
           d[flags_at]);
     d[flags_at] = 7;
     uint32_t crc = nn_crc32(0, d, n - 4);
     for (int k = 0; k < 4; k++)
         d[n - 4 + (size_t)k] = (uint8_t)(crc >> (8 * k));
-    CHECK(nn_net_load_memory(d, n, "flags.nnm", &b, &err) == NN_ERR_FORMAT, "input flags 7");
-    CHECK(strstr(err.msg, "unknown input flags") != NULL, "%s", err.msg);
+    CHECKF(nn_net_load_memory(d, n, "flags.nnm", &b, &err) == NN_ERR_FORMAT, "input flags 7");
+    CHECKF(strstr(err.msg, "unknown input flags") != NULL, "%s", err.msg);
     /* foreign data */
     static const uint8_t png[16] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    CHECK(nn_net_load_memory(png, sizeof png, "x.png", &b, &err) == NN_ERR_FORMAT, "png");
-    CHECK(strstr(err.msg, "not a smile-detector model") != NULL, "%s", err.msg);
-    CHECK(nn_net_load_memory(png, 0, "empty", &b, &err) == NN_ERR_FORMAT, "empty");
+    CHECKF(nn_net_load_memory(png, sizeof png, "x.png", &b, &err) == NN_ERR_FORMAT, "png");
+    CHECKF(strstr(err.msg, "not a smile-detector model") != NULL, "%s", err.msg);
+    CHECKF(nn_net_load_memory(png, 0, "empty", &b, &err) == NN_ERR_FORMAT, "empty");
     char path[300];
     snprintf(path, sizeof path, "%s/does-not-exist.nnm", tmpdir);
-    CHECK(nn_net_load(path, &b, &err) == NN_ERR_IO, "missing file");
-    CHECK(strstr(err.msg, "does-not-exist.nnm") != NULL, "%s", err.msg);
+    CHECKF(nn_net_load(path, &b, &err) == NN_ERR_IO, "missing file");
+    CHECKF(strstr(err.msg, "does-not-exist.nnm") != NULL, "%s", err.msg);
     free(d);
     free(buf.p);
     nn_net_free(a);
@@ -195,8 +195,8 @@ static void test_lying_sizes(void)
     nn_net *net;
     nn_error err;
     nn_status st = nn_net_load_memory(b.p, b.len, "liar.nnm", &net, &err);
-    CHECK(st == NN_ERR_FORMAT, "status %d: %s", (int)st, err.msg);
-    CHECK(strstr(err.msg, "truncated") && strstr(err.msg, "weights for layer 0 (dense)"),
+    CHECKF(st == NN_ERR_FORMAT, "status %d: %s", (int)st, err.msg);
+    CHECKF(strstr(err.msg, "truncated") && strstr(err.msg, "weights for layer 0 (dense)"),
           "message: %s", err.msg);
     free(b.p);
 }
@@ -206,8 +206,8 @@ static void expect_arch_error(const char *text, const char *needle)
     nn_net *net = (nn_net *)1;
     nn_error err = {{0}};
     nn_status st = nn_net_from_text(text, "my.arch", &net, &err);
-    CHECK(st == NN_ERR_ARCH && net == NULL, "'%s' accepted", text);
-    CHECK(strstr(err.msg, needle) != NULL, "'%s': message '%s' lacks '%s'", text, err.msg, needle);
+    CHECKF(st == NN_ERR_ARCH && net == NULL, "'%s' accepted", text);
+    CHECKF(strstr(err.msg, needle) != NULL, "'%s': message '%s' lacks '%s'", text, err.msg, needle);
 }
 
 static void test_arch_errors(void)
@@ -230,13 +230,13 @@ static void test_arch_errors(void)
     expect_arch_error("input 4096 4096 1\ndense 65536\n", "parameters");
     nn_net *net;
     nn_error err;
-    CHECK(nn_net_builtin("nope", 1, &net, &err) == NN_ERR_ARCH, "unknown builtin");
-    CHECK(strstr(err.msg, "nope") != NULL, "%s", err.msg);
+    CHECKF(nn_net_builtin("nope", 1, &net, &err) == NN_ERR_ARCH, "unknown builtin");
+    CHECKF(strstr(err.msg, "nope") != NULL, "%s", err.msg);
     /* comments, blank lines, tabs, non-square kernels, pad=N all parse */
     REQUIRE(nn_net_from_text("\n# x\ninput 9 7 2 # c\n\tconv 3 3x1 stride=2x1 pad=2\n"
                              "avgpool 2 stride=1\nglobalavgpool\ntanh\n",
                              "ok.arch", &net, &err) == NN_OK, "%s", err.msg);
-    CHECK(nn_net_n_outputs(net) == 3, "outputs %d", nn_net_n_outputs(net));
+    CHECKF(nn_net_n_outputs(net) == 3, "outputs %d", nn_net_n_outputs(net));
     nn_net_free(net);
 }
 
@@ -245,13 +245,13 @@ static void test_atomic_write(void)
     char path[300];
     nn_error err;
     snprintf(path, sizeof path, "%s/out.bin", tmpdir);
-    CHECK(nn_write_file_atomic(path, "first", 5, &err) == NN_OK, "%s", err.msg);
-    CHECK(nn_write_file_atomic(path, "second!", 7, &err) == NN_OK, "%s", err.msg);
+    CHECKF(nn_write_file_atomic(path, "first", 5, &err) == NN_OK, "%s", err.msg);
+    CHECKF(nn_write_file_atomic(path, "second!", 7, &err) == NN_OK, "%s", err.msg);
     struct stat sb;
-    CHECK(stat(path, &sb) == 0 && sb.st_size == 7, "replaced file size");
+    CHECKF(stat(path, &sb) == 0 && sb.st_size == 7, "replaced file size");
     snprintf(path, sizeof path, "%s/no/such/dir/out.bin", tmpdir);
-    CHECK(nn_write_file_atomic(path, "x", 1, &err) == NN_ERR_IO, "write into missing dir");
-    CHECK(strstr(err.msg, "out.bin") != NULL, "%s", err.msg);
+    CHECKF(nn_write_file_atomic(path, "x", 1, &err) == NN_ERR_IO, "write into missing dir");
+    CHECKF(strstr(err.msg, "out.bin") != NULL, "%s", err.msg);
 }
 
 int main(void)

@@ -86,8 +86,8 @@ static void test_learns(void)
     hits = 0;
     for (int i = 0; i < NTEST; i++)
         hits += (probs[i] > 0.5f) == yte[i];
-    CHECK(after < 0.5f * before, "loss %g -> %g", (double)before, (double)after);
-    CHECK(hits >= NTEST * 95 / 100, "test accuracy %d/%d", hits, NTEST);
+    CHECKF(after < 0.5f * before, "loss %g -> %g", (double)before, (double)after);
+    CHECKF(hits >= NTEST * 95 / 100, "test accuracy %d/%d", hits, NTEST);
     printf("toy: loss %.4f -> %.4f, test accuracy %d/%d\n", (double)before, (double)after, hits,
            NTEST);
     /* nn_forward (eval mode) agrees with the trainer's eval probabilities */
@@ -98,11 +98,11 @@ static void test_learns(void)
     float maxd = 0;
     for (int i = 0; i < NTEST; i++)
         maxd = fmaxf(maxd, fabsf(p[i] - probs[i]));
-    CHECK(maxd < 1e-5f, "forward vs eval probabilities differ by %g", (double)maxd);
+    CHECKF(maxd < 1e-5f, "forward vs eval probabilities differ by %g", (double)maxd);
     /* a step's reported hits match its own batch */
     int n_correct = -1;
     nn_trainer_step(tr, xte, yte, 64, &n_correct);
-    CHECK(n_correct >= 50 && n_correct <= 64, "hits in a trained batch: %d", n_correct);
+    CHECKF(n_correct >= 50 && n_correct <= 64, "hits in a trained batch: %d", n_correct);
     nn_ctx_free(ctx);
     nn_trainer_free(tr);
     nn_net_free(net);
@@ -115,7 +115,7 @@ static void test_deterministic(int threads)
     train_steps(ta, 0, 20);
     train_steps(tb, 0, 20);
     size_t np = nn_net_n_params(a);
-    CHECK(memcmp(nn_net_params(a), nn_net_params(b), np * sizeof(float)) == 0,
+    CHECKF(memcmp(nn_net_params(a), nn_net_params(b), np * sizeof(float)) == 0,
           "threads=%d: two runs differ", threads);
     /* the running statistics too: compare the saved files */
     char pa[64], pb[64];
@@ -131,7 +131,7 @@ static void test_deterministic(int threads)
         cb = fgetc(fb);
         same &= ca == cb;
     } while (ca != EOF && cb != EOF);
-    CHECK(same, "threads=%d: saved models differ", threads);
+    CHECKF(same, "threads=%d: saved models differ", threads);
     fclose(fa);
     fclose(fb);
     unlink(pa);
@@ -165,13 +165,13 @@ static void test_resume(void)
     nn_net *c;
     nn_trainer *tc = new_trainer(&c, 2);
     nn_net_init_params(c, 1234);
-    CHECK(nn_trainer_load_checkpoint(tc, path, &back, sizeof back - 1, &err) != NN_OK,
+    CHECKF(nn_trainer_load_checkpoint(tc, path, &back, sizeof back - 1, &err) != NN_OK,
           "wrong extra size accepted");
     REQUIRE(nn_trainer_load_checkpoint(tc, path, &back, sizeof back, &err) == NN_OK, "%s",
             err.msg);
-    CHECK(back.epoch == 7 && back.data_rng[3] == 4, "extra blob not restored");
+    CHECKF(back.epoch == 7 && back.data_rng[3] == 4, "extra blob not restored");
     train_steps(tc, 15, 30);
-    CHECK(memcmp(nn_net_params(a), nn_net_params(c), nn_net_n_params(a) * sizeof(float)) == 0,
+    CHECKF(memcmp(nn_net_params(a), nn_net_params(c), nn_net_n_params(a) * sizeof(float)) == 0,
           "resumed run differs from the straight one");
     /* a damaged checkpoint is refused and leaves the trainer alone */
     FILE *f = fopen(path, "r+b");
@@ -180,10 +180,10 @@ static void test_resume(void)
     fputc(0x42 ^ fgetc(f), f);
     fclose(f);
     float keep = nn_net_params(c)[0];
-    CHECK(nn_trainer_load_checkpoint(tc, path, &back, sizeof back, &err) == NN_ERR_CHECKSUM,
+    CHECKF(nn_trainer_load_checkpoint(tc, path, &back, sizeof back, &err) == NN_ERR_CHECKSUM,
           "damaged checkpoint: %s", err.msg);
-    CHECK(nn_net_params(c)[0] == keep, "damaged checkpoint changed the net");
-    CHECK(nn_trainer_load_checkpoint(tc, "/nonexistent/x.ckpt", &back, sizeof back, &err) ==
+    CHECKF(nn_net_params(c)[0] == keep, "damaged checkpoint changed the net");
+    CHECKF(nn_trainer_load_checkpoint(tc, "/nonexistent/x.ckpt", &back, sizeof back, &err) ==
               NN_ERR_IO, "missing checkpoint");
     unlink(path);
     nn_trainer_free(ta);
@@ -202,9 +202,9 @@ static void test_builtins(void)
             nn_error err;
             REQUIRE(nn_net_builtin(names[i], nout, &net, &err) == NN_OK, "%s: %s", names[i],
                     err.msg);
-            CHECK(nn_net_n_outputs(net) == nout, "%s: %d outputs", names[i],
+            CHECKF(nn_net_n_outputs(net) == nout, "%s: %d outputs", names[i],
                   nn_net_n_outputs(net));
-            CHECK(nn_net_has_batchnorm(net) == (strcmp(names[i], "smilenet") == 0),
+            CHECKF(nn_net_has_batchnorm(net) == (strcmp(names[i], "smilenet") == 0),
                   "%s: batchnorm %d", names[i], nn_net_has_batchnorm(net));
             nn_net_init_params(net, 3);
             const nn_input_spec *in = nn_net_input(net);
@@ -217,12 +217,12 @@ static void test_builtins(void)
             const float *p = nn_forward(ctx, x, 2);
             float sum = 0;
             for (int k = 0; k < nout; k++) {
-                CHECK(p[k] >= 0.0f && p[k] <= 1.0f, "%s: p=%g", names[i], (double)p[k]);
+                CHECKF(p[k] >= 0.0f && p[k] <= 1.0f, "%s: p=%g", names[i], (double)p[k]);
                 sum += p[k];
             }
             if (nout > 1)
-                CHECK(fabsf(sum - 1.0f) < 1e-5f, "%s: softmax sums to %g", names[i], (double)sum);
-            CHECK(nn_forward(ctx, x, 3) == NULL, "batch above max accepted");
+                CHECKF(fabsf(sum - 1.0f) < 1e-5f, "%s: softmax sums to %g", names[i], (double)sum);
+            CHECKF(nn_forward(ctx, x, 3) == NULL, "batch above max accepted");
             /* one training step on the builtin */
             nn_opt_config oc;
             nn_opt_defaults(NN_OPT_ADAM, &oc);
@@ -230,28 +230,28 @@ static void test_builtins(void)
             nn_trainer *tr;
             REQUIRE(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_OK, "%s", err.msg);
             int y[2] = {0, nout - 1};
-            CHECK(isfinite(nn_trainer_step(tr, x, y, 2, NULL)), "%s: step", names[i]);
+            CHECKF(isfinite(nn_trainer_step(tr, x, y, 2, NULL)), "%s: step", names[i]);
             nn_trainer_free(tr);
             nn_ctx_free(ctx);
             nn_net_free(net);
         }
     }
-    CHECK(count == 3, "%d builtins", count);
+    CHECKF(count == 3, "%d builtins", count);
     /* the specified shapes and defaults */
     nn_net *net;
     nn_error err;
     REQUIRE(nn_net_builtin("seed", 1, &net, &err) == NN_OK, "%s", err.msg);
     /* conv 64*9+64, dense 32*32*64*64+64, dense 64+1 */
-    CHECK(nn_net_n_params(net) == 640 + 4194368 + 65, "seed params %zu", nn_net_n_params(net));
-    CHECK(nn_net_input(net)->norm == NN_NORM_SAMPLE && nn_net_input(net)->width == 64, "seed input");
-    CHECK(fabs(nn_net_flops(net) - (32 * 32 * 64 * 9 + 65536.0 * 64 + 64)) < 1, "seed MACs %g",
+    CHECKF(nn_net_n_params(net) == 640 + 4194368 + 65, "seed params %zu", nn_net_n_params(net));
+    CHECKF(nn_net_input(net)->norm == NN_NORM_SAMPLE && nn_net_input(net)->width == 64, "seed input");
+    CHECKF(fabs(nn_net_flops(net) - (32 * 32 * 64 * 9 + 65536.0 * 64 + 64)) < 1, "seed MACs %g",
           nn_net_flops(net));
     nn_net_free(net);
     REQUIRE(nn_net_builtin("lenet", 1, &net, &err) == NN_OK, "%s", err.msg);
     /* conv 20*25+20, conv 50*20*25+50, dense 7*7*50*500+500, dense 501 */
-    CHECK(nn_net_n_params(net) == 520 + 25050 + 1225500 + 501, "lenet params %zu",
+    CHECKF(nn_net_n_params(net) == 520 + 25050 + 1225500 + 501, "lenet params %zu",
           nn_net_n_params(net));
-    CHECK(nn_net_input(net)->norm == NN_NORM_UNIT && nn_net_input(net)->width == 28, "lenet input");
+    CHECKF(nn_net_input(net)->norm == NN_NORM_UNIT && nn_net_input(net)->width == 28, "lenet input");
     nn_net_free(net);
 }
 
@@ -316,9 +316,9 @@ static void test_running_stats(int threads)
     float st[4];
     read_bn_stats(net, st);
     for (int c = 0; c < 2; c++) {
-        CHECK(fabs(st[c] - m[c]) < 1e-4 * (1 + fabs(m[c])), "threads=%d mean[%d] %g want %g",
+        CHECKF(fabs(st[c] - m[c]) < 1e-4 * (1 + fabs(m[c])), "threads=%d mean[%d] %g want %g",
               threads, c, (double)st[c], m[c]);
-        CHECK(fabs(st[2 + c] - v[c]) < 1e-4 * (1 + v[c]), "threads=%d var[%d] %g want %g", threads,
+        CHECKF(fabs(st[2 + c] - v[c]) < 1e-4 * (1 + v[c]), "threads=%d var[%d] %g want %g", threads,
               c, (double)st[2 + c], v[c]);
     }
     nn_trainer_free(tr);
@@ -342,12 +342,12 @@ static void test_bn_recalibrate(int threads)
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < 64; i++)
             x[b][i] = b ? 10.0f + 3.0f * nn_rng_normal(&r) : -1.0f + 0.5f * nn_rng_normal(&r);
-    CHECK(nn_trainer_bn_recalibrate_add(tr, x[0], y, 8, &err) == NN_ERR_ARG, "_add before _begin accepted");
+    CHECKF(nn_trainer_bn_recalibrate_add(tr, x[0], y, 8, &err) == NN_ERR_ARG, "_add before _begin accepted");
     float before[4], st[4];
     nn_trainer_step(tr, x[0], y, 8, NULL); /* running averages: one step of momentum from 0/1 */
     read_bn_stats(net, before);
     REQUIRE(nn_trainer_bn_recalibrate_begin(tr, &err) == NN_OK, "%s", err.msg);
-    CHECK(nn_trainer_bn_recalibrate_add(tr, x[0], y, 9, &err) == NN_ERR_ARG, "batch above max accepted");
+    CHECKF(nn_trainer_bn_recalibrate_add(tr, x[0], y, 9, &err) == NN_ERR_ARG, "batch above max accepted");
     for (int b = 0; b < 2; b++)
         REQUIRE(nn_trainer_bn_recalibrate_add(tr, x[b], y, sizes[b], &err) == NN_OK, "%s", err.msg);
     nn_trainer_bn_recalibrate_end(tr);
@@ -366,11 +366,11 @@ static void test_bn_recalibrate(int threads)
             m[c] += sizes[b] * bm / 13.0;
             v[c] += sizes[b] * bv / 13.0;
         }
-        CHECK(fabs(st[c] - m[c]) < 1e-4 * (1 + fabs(m[c])), "threads=%d recalibrated mean[%d] %g want %g",
+        CHECKF(fabs(st[c] - m[c]) < 1e-4 * (1 + fabs(m[c])), "threads=%d recalibrated mean[%d] %g want %g",
               threads, c, (double)st[c], m[c]);
-        CHECK(fabs(st[2 + c] - v[c]) < 1e-4 * (1 + v[c]), "threads=%d recalibrated var[%d] %g want %g",
+        CHECKF(fabs(st[2 + c] - v[c]) < 1e-4 * (1 + v[c]), "threads=%d recalibrated var[%d] %g want %g",
               threads, c, (double)st[2 + c], v[c]);
-        CHECK(fabs(before[c] - m[c]) > 1.0, "threads=%d: the running mean was already %g", threads,
+        CHECKF(fabs(before[c] - m[c]) > 1.0, "threads=%d: the running mean was already %g", threads,
               (double)before[c]);
     }
     /* _begin then _end with nothing added leaves the statistics alone */
@@ -378,7 +378,7 @@ static void test_bn_recalibrate(int threads)
     nn_trainer_bn_recalibrate_end(tr);
     float again[4];
     read_bn_stats(net, again);
-    CHECK(memcmp(again, st, sizeof st) == 0, "an empty recalibration changed the statistics");
+    CHECKF(memcmp(again, st, sizeof st) == 0, "an empty recalibration changed the statistics");
     nn_trainer_free(tr);
     nn_net_free(net);
 }
@@ -388,19 +388,19 @@ static void test_bad_input(void)
     nn_net *net;
     nn_trainer *tr = new_trainer(&net, 1);
     int bad[2] = {0, 2};
-    CHECK(isnan(nn_trainer_step(tr, xtr, bad, 2, NULL)), "label 2 for a sigmoid accepted");
-    CHECK(isnan(nn_trainer_step(tr, xtr, ytr, 129, NULL)), "batch above max accepted");
-    CHECK(isnan(nn_trainer_step(tr, xtr, ytr, 0, NULL)), "empty batch accepted");
+    CHECKF(isnan(nn_trainer_step(tr, xtr, bad, 2, NULL)), "label 2 for a sigmoid accepted");
+    CHECKF(isnan(nn_trainer_step(tr, xtr, ytr, 129, NULL)), "batch above max accepted");
+    CHECKF(isnan(nn_trainer_step(tr, xtr, ytr, 0, NULL)), "empty batch accepted");
     nn_trainer_free(tr);
     nn_error err;
     nn_opt_config oc;
     nn_opt_defaults(NN_OPT_SGD, &oc);
     nn_trainer_config tc = {.max_batch = 4, .threads = 1, .loss = NN_LOSS_SOFTMAX_CE};
-    CHECK(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_ERR_ARG, "CE on one sigmoid output");
+    CHECKF(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_ERR_ARG, "CE on one sigmoid output");
     float cw[2] = {1.0f, -1.0f};
     tc.loss = NN_LOSS_AUTO;
     tc.class_weights = cw;
-    CHECK(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_ERR_ARG, "negative class weight");
+    CHECKF(nn_trainer_new(net, &tc, &oc, &tr, &err) == NN_ERR_ARG, "negative class weight");
     nn_net_free(net);
 }
 
@@ -425,40 +425,40 @@ static void test_average(void)
 {
     nn_net *raw, *avg, *res;
     nn_trainer *tr = new_trainer_with(&raw, 2, 0.0f, 0.0f), *ta = new_trainer_with(&avg, 2, 0.9f, 0.0f);
-    CHECK(nn_trainer_swap_average(ta) == 0, "swapped in an average before any step");
+    CHECKF(nn_trainer_swap_average(ta) == 0, "swapped in an average before any step");
     train_steps(tr, 0, 30);
     train_steps(ta, 0, 30);
-    CHECK(same_params(raw, avg), "averaging changed the trained weights");
-    CHECK(nn_trainer_swap_average(tr) == 0 && same_params(raw, avg), "a plain trainer swapped something");
-    CHECK(nn_trainer_swap_average(ta) == 1, "the average was not swapped in");
-    CHECK(!same_params(raw, avg), "the averaged weights equal the last step's");
+    CHECKF(same_params(raw, avg), "averaging changed the trained weights");
+    CHECKF(nn_trainer_swap_average(tr) == 0 && same_params(raw, avg), "a plain trainer swapped something");
+    CHECKF(nn_trainer_swap_average(ta) == 1, "the average was not swapped in");
+    CHECKF(!same_params(raw, avg), "the averaged weights equal the last step's");
     float probs[NTEST];
     int hits = test_hits(ta, probs);
-    CHECK(hits >= NTEST * 9 / 10, "the averaged weights classify %d/%d", hits, NTEST);
+    CHECKF(hits >= NTEST * 9 / 10, "the averaged weights classify %d/%d", hits, NTEST);
     char path[64];
     snprintf(path, sizeof path, "/tmp/nn-avg-%d.ckpt", (int)getpid());
     extra_t ex = {3, {0}}, back;
     nn_error err = {{0}};
-    CHECK(nn_trainer_save_checkpoint(ta, path, &ex, sizeof ex, &err) == NN_ERR_ARG && strstr(err.msg, "swapped"),
+    CHECKF(nn_trainer_save_checkpoint(ta, path, &ex, sizeof ex, &err) == NN_ERR_ARG && strstr(err.msg, "swapped"),
           "checkpoint with the average swapped in: '%s'", err.msg);
-    CHECK(nn_trainer_swap_average(ta) == 0 && same_params(raw, avg), "swapping back is not exact");
+    CHECKF(nn_trainer_swap_average(ta) == 0 && same_params(raw, avg), "swapping back is not exact");
     REQUIRE(nn_trainer_save_checkpoint(ta, path, &ex, sizeof ex, &err) == NN_OK, "%s", err.msg);
     /* a step taken with the average swapped in continues from the raw weights */
     nn_trainer_swap_average(ta);
     train_steps(tr, 30, 40);
     train_steps(ta, 30, 40);
-    CHECK(same_params(raw, avg), "training continued from the averaged weights");
+    CHECKF(same_params(raw, avg), "training continued from the averaged weights");
     /* resume from step 30 and compare both the weights and the average at 40 */
     nn_trainer *tres = new_trainer_with(&res, 2, 0.9f, 0.0f);
     REQUIRE(nn_trainer_load_checkpoint(tres, path, &back, sizeof back, &err) == NN_OK, "%s", err.msg);
     train_steps(tres, 30, 40);
-    CHECK(same_params(res, avg), "resumed weights differ");
+    CHECKF(same_params(res, avg), "resumed weights differ");
     nn_trainer_swap_average(ta);
     nn_trainer_swap_average(tres);
-    CHECK(same_params(res, avg), "resumed average differs");
+    CHECKF(same_params(res, avg), "resumed average differs");
     /* a plain trainer cannot load an averaging checkpoint */
     err.msg[0] = 0;
-    CHECK(nn_trainer_load_checkpoint(tr, path, &back, sizeof back, &err) != NN_OK && strstr(err.msg, "averaged"),
+    CHECKF(nn_trainer_load_checkpoint(tr, path, &back, sizeof back, &err) != NN_OK && strstr(err.msg, "averaged"),
           "plain trainer loaded an averaging checkpoint: '%s'", err.msg);
     unlink(path);
     nn_trainer_free(tr);
@@ -484,9 +484,9 @@ static void test_label_smoothing(void)
         maxa = fmaxf(maxa, fmaxf(pa[i], 1.0f - pa[i]));
         maxb = fmaxf(maxb, fmaxf(pb[i], 1.0f - pb[i]));
     }
-    CHECK(maxa > 0.97f, "unsmoothed net not confident: %g", (double)maxa);
-    CHECK(maxb < 0.95f, "smoothing 0.2 still gives probability %g", (double)maxb);
-    CHECK(hits >= NTEST * 9 / 10, "smoothed net classifies %d/%d", hits, NTEST);
+    CHECKF(maxa > 0.97f, "unsmoothed net not confident: %g", (double)maxa);
+    CHECKF(maxb < 0.95f, "smoothing 0.2 still gives probability %g", (double)maxb);
+    CHECKF(hits >= NTEST * 9 / 10, "smoothed net classifies %d/%d", hits, NTEST);
     nn_trainer_free(ta);
     nn_trainer_free(tb);
     nn_net_free(a);
@@ -500,13 +500,13 @@ static void test_label_smoothing(void)
         nn_trainer_config tc = {.max_batch = 4, .threads = 1, .label_smoothing = bad[i]};
         nn_trainer *t = NULL;
         err.msg[0] = 0;
-        CHECK(nn_trainer_new(a, &tc, &oc, &t, &err) == NN_ERR_ARG && strstr(err.msg, "smoothing"),
+        CHECKF(nn_trainer_new(a, &tc, &oc, &t, &err) == NN_ERR_ARG && strstr(err.msg, "smoothing"),
               "smoothing %g accepted: '%s'", (double)bad[i], err.msg);
         nn_trainer_free(t);
     }
     nn_trainer_config tc = {.max_batch = 4, .threads = 1, .loss = NN_LOSS_MSE, .label_smoothing = 0.1f};
     nn_trainer *t = NULL;
-    CHECK(nn_trainer_new(a, &tc, &oc, &t, &err) == NN_ERR_ARG, "smoothing with MSE accepted");
+    CHECKF(nn_trainer_new(a, &tc, &oc, &t, &err) == NN_ERR_ARG, "smoothing with MSE accepted");
     nn_trainer_free(t);
     nn_net_free(a);
 }
@@ -528,14 +528,14 @@ static void test_beta(void)
         }
         double mean = sum / n, var = sq / n - mean * mean;
         double want_mean = a / (a + b), want_var = a * b / ((a + b) * (a + b) * (a + b + 1));
-        CHECK(bad == 0, "Beta(%g, %g): %d samples outside [0, 1]", a, b, bad);
-        CHECK(fabs(mean - want_mean) < 0.01, "Beta(%g, %g) mean %g, want %g", a, b, mean, want_mean);
-        CHECK(fabs(var - want_var) < 0.1 * want_var, "Beta(%g, %g) variance %g, want %g", a, b, var, want_var);
+        CHECKF(bad == 0, "Beta(%g, %g): %d samples outside [0, 1]", a, b, bad);
+        CHECKF(fabs(mean - want_mean) < 0.01, "Beta(%g, %g) mean %g, want %g", a, b, mean, want_mean);
+        CHECKF(fabs(var - want_var) < 0.1 * want_var, "Beta(%g, %g) variance %g, want %g", a, b, var, want_var);
     }
     nn_rng r1, r2;
     nn_rng_seed(&r1, 9);
     nn_rng_seed(&r2, 9);
-    CHECK(nn_rng_beta(&r1, 0.3f, 0.3f) == nn_rng_beta(&r2, 0.3f, 0.3f), "Beta draws do not repeat under a seed");
+    CHECKF(nn_rng_beta(&r1, 0.3f, 0.3f) == nn_rng_beta(&r2, 0.3f, 0.3f), "Beta draws do not repeat under a seed");
 }
 
 /* A mixed step with every share 1 is the plain step; bad shares are refused
@@ -556,17 +556,17 @@ static void test_mixed_step(void)
         nn_trainer_step(ta, xtr + (size_t)s * B * IMG * IMG, ytr + s * B, B, NULL);
         nn_trainer_step_mixed(tb, xtr + (size_t)s * B * IMG * IMG, ytr + s * B, other, ones, B, NULL);
     }
-    CHECK(same_params(a, b), "a mixed step with shares of 1 differs from a plain step");
+    CHECKF(same_params(a, b), "a mixed step with shares of 1 differs from a plain step");
     float keep = nn_net_params(b)[0];
     mix[3] = 1.5f;
-    CHECK(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "share 1.5 accepted");
+    CHECKF(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "share 1.5 accepted");
     mix[3] = NAN;
-    CHECK(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "share NaN accepted");
+    CHECKF(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "share NaN accepted");
     mix[3] = 0.5f;
     other[2] = 7;
-    CHECK(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "second label 7 accepted");
-    CHECK(isnan(nn_trainer_step_mixed(tb, xtr, ytr, NULL, mix, B, NULL)), "shares without second labels accepted");
-    CHECK(nn_net_params(b)[0] == keep, "a refused mixed step changed the net");
+    CHECKF(isnan(nn_trainer_step_mixed(tb, xtr, ytr, other, mix, B, NULL)), "second label 7 accepted");
+    CHECKF(isnan(nn_trainer_step_mixed(tb, xtr, ytr, NULL, mix, B, NULL)), "shares without second labels accepted");
+    CHECKF(nn_net_params(b)[0] == keep, "a refused mixed step changed the net");
     nn_trainer_free(ta);
     nn_trainer_free(tb);
     nn_net_free(a);
@@ -592,7 +592,7 @@ static void test_mixed_step(void)
     }
     float probs[NTEST];
     int hits = test_hits(tm, probs);
-    CHECK(hits >= NTEST * 9 / 10, "mixup-trained net classifies %d/%d", hits, NTEST);
+    CHECKF(hits >= NTEST * 9 / 10, "mixup-trained net classifies %d/%d", hits, NTEST);
     nn_trainer_free(tm);
     nn_net_free(a);
 }

@@ -58,7 +58,7 @@ static void read_all(const char *path, readout *r) {
             r->match[r->ok] = -1;
             for (int k = 0; k < N; k++)
                 if (f.size == sizes[k] && memcmp(f.data, frames[k], sizes[k]) == 0) r->match[r->ok] = k;
-            CHECK(f.format == CAP_FMT_MJPEG && f.width == W && f.height == H, "frame header %d %dx%d",
+            CHECKF(f.format == CAP_FMT_MJPEG && f.width == W && f.height == H, "frame header %d %dx%d",
                   f.format, f.width, f.height);
             r->ok++;
         } else if (st == CAP_CORRUPT) {
@@ -75,7 +75,7 @@ static void read_all(const char *path, readout *r) {
     }
     cap_stats stats;
     cap_source_stats(s, &stats);
-    CHECK(stats.delivered == (uint64_t)r->ok && stats.dropped_corrupt == (uint64_t)r->corrupt,
+    CHECKF(stats.delivered == (uint64_t)r->ok && stats.dropped_corrupt == (uint64_t)r->corrupt,
           "stats %llu/%llu", (unsigned long long)stats.delivered,
           (unsigned long long)stats.dropped_corrupt);
     cap_source_free(s);
@@ -85,7 +85,7 @@ static int write_avi(const char *path, int damaged_at, double fps) {
     char err[512];
     cap_status st;
     cap_avi_writer *w = cap_avi_writer_new(path, W, H, fps, &st, err, sizeof(err));
-    CHECK(w != NULL, "writer: %s", err);
+    CHECKF(w != NULL, "writer: %s", err);
     if (!w) return -1;
     cap_avi_writer_allow_damaged(w, damaged_at >= 0);
     for (int k = 0; k < N; k++) {
@@ -97,13 +97,13 @@ static int write_avi(const char *path, int damaged_at, double fps) {
         } else {
             a = cap_avi_writer_add(w, frames[k], sizes[k]);
         }
-        CHECK(a == CAP_OK, "add frame %d: %s", k, cap_avi_writer_error(w));
+        CHECKF(a == CAP_OK, "add frame %d: %s", k, cap_avi_writer_error(w));
     }
-    CHECK(cap_avi_writer_frames(w) == N, "frames %lld", (long long)cap_avi_writer_frames(w));
+    CHECKF(cap_avi_writer_frames(w) == N, "frames %lld", (long long)cap_avi_writer_frames(w));
     struct stat sb;
-    CHECK(stat(path, &sb) != 0, "%s exists before close (not atomic)", path);
+    CHECKF(stat(path, &sb) != 0, "%s exists before close (not atomic)", path);
     st = cap_avi_writer_close(w, err, sizeof(err));
-    CHECK(st == CAP_OK, "close: %s", err);
+    CHECKF(st == CAP_OK, "close: %s", err);
     return st == CAP_OK ? 0 : -1;
 }
 
@@ -113,29 +113,29 @@ static void test_round_trip(void) {
     if (write_avi(p, -1, 25.0)) return;
     readout r;
     read_all(p, &r);
-    CHECK(!r.fails_open, "open: %s", r.last_err);
-    CHECK(r.ok == N && r.corrupt == 0 && r.eof_reached, "ok %d corrupt %d", r.ok, r.corrupt);
+    CHECKF(!r.fails_open, "open: %s", r.last_err);
+    CHECKF(r.ok == N && r.corrupt == 0 && r.eof_reached, "ok %d corrupt %d", r.ok, r.corrupt);
     for (int k = 0; k < r.ok; k++) {
-        CHECK(r.match[k] == k, "frame %d bytes differ (matches %d)", k, r.match[k]);
-        CHECK(r.index[k] == k, "index %lld", (long long)r.index[k]);
-        CHECK(fabs(r.ts[k] - k / 25.0) < 1e-9, "timestamp %g", r.ts[k]);
+        CHECKF(r.match[k] == k, "frame %d bytes differ (matches %d)", k, r.match[k]);
+        CHECKF(r.index[k] == k, "index %lld", (long long)r.index[k]);
+        CHECKF(fabs(r.ts[k] - k / 25.0) < 1e-9, "timestamp %g", r.ts[k]);
     }
     char err[256];
     cap_status st;
     cap_source *s = cap_file_open(p, &st, err, sizeof(err));
-    CHECK(s && fabs(cap_source_fps(s) - 25.0) < 1e-9 && cap_source_frame_count(s) == N,
+    CHECKF(s && fabs(cap_source_fps(s) - 25.0) < 1e-9 && cap_source_frame_count(s) == N,
           "fps/count");
     cap_source_free(s);
     /* no temporary file left behind */
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp- >/dev/null", dir);
-    CHECK(system(cmd) != 0, "a .tmp- file was left in %s", dir);
+    CHECKF(system(cmd) != 0, "a .tmp- file was left in %s", dir);
 
     /* A non-integer rate survives too. */
     path_in(p, sizeof(p), "ntsc.avi");
     if (write_avi(p, -1, 29.97)) return;
     s = cap_file_open(p, &st, err, sizeof(err));
-    CHECK(s && fabs(cap_source_fps(s) - 29.97) < 1e-6, "fps %g", s ? cap_source_fps(s) : 0);
+    CHECKF(s && fabs(cap_source_fps(s) - 29.97) < 1e-6, "fps %g", s ? cap_source_fps(s) : 0);
     cap_source_free(s);
 }
 
@@ -144,16 +144,16 @@ static void test_writer_refuses(void) {
     cap_status st;
     path_in(p, sizeof(p), "refuse.avi");
     cap_avi_writer *w = cap_avi_writer_new(p, W, H, 30, &st, err, sizeof(err));
-    CHECK(w != NULL, "%s", err);
+    CHECKF(w != NULL, "%s", err);
     if (!w) return;
     uint8_t junk[10] = {1, 2, 3};
-    CHECK(cap_avi_writer_add(w, junk, sizeof(junk)) == CAP_CORRUPT, "junk accepted");
-    CHECK(strstr(cap_avi_writer_error(w), "not a JPEG") != NULL, "%s", cap_avi_writer_error(w));
+    CHECKF(cap_avi_writer_add(w, junk, sizeof(junk)) == CAP_CORRUPT, "junk accepted");
+    CHECKF(strstr(cap_avi_writer_error(w), "not a JPEG") != NULL, "%s", cap_avi_writer_error(w));
     cap_avi_writer_abort(w);
     struct stat sb;
-    CHECK(stat(p, &sb) != 0, "aborted writer left %s", p);
-    CHECK(cap_avi_writer_new(p, 0, H, 30, &st, err, sizeof(err)) == NULL, "0 width accepted");
-    CHECK(cap_avi_writer_new("/nonexistent-dir/x.avi", W, H, 30, &st, err, sizeof(err)) == NULL &&
+    CHECKF(stat(p, &sb) != 0, "aborted writer left %s", p);
+    CHECKF(cap_avi_writer_new(p, 0, H, 30, &st, err, sizeof(err)) == NULL, "0 width accepted");
+    CHECKF(cap_avi_writer_new("/nonexistent-dir/x.avi", W, H, 30, &st, err, sizeof(err)) == NULL &&
               strstr(err, "/nonexistent-dir/x.avi"),
           "bad dir: %s", err);
 }
@@ -165,23 +165,23 @@ static void test_limit(void) {
     cap_status st;
     path_in(p, sizeof(p), "limit.avi");
     cap_avi_writer *w = cap_avi_writer_new(p, W, H, 30, &st, err, sizeof(err));
-    CHECK(w != NULL, "%s", err);
+    CHECKF(w != NULL, "%s", err);
     if (!w) return;
     uint64_t limit = 224 + 8 + 16 * 4; /* header, idx1 of 4 frames */
     for (int k = 0; k < 4; k++) limit += 8 + sizes[k] + (sizes[k] & 1);
     cap_avi_writer_set_limit(w, limit);
     int k = 0;
     while (k < N && cap_avi_writer_add(w, frames[k], sizes[k]) == CAP_OK) k++;
-    CHECK(k == 4, "%d frames fit, want 4", k);
-    CHECK(strstr(cap_avi_writer_error(w), "limit") != NULL, "%s", cap_avi_writer_error(w));
-    CHECK(cap_avi_writer_add(w, frames[0], sizes[0]) != CAP_OK, "a later small frame got in");
-    CHECK(cap_avi_writer_close(w, err, sizeof(err)) == CAP_OK, "%s", err);
+    CHECKF(k == 4, "%d frames fit, want 4", k);
+    CHECKF(strstr(cap_avi_writer_error(w), "limit") != NULL, "%s", cap_avi_writer_error(w));
+    CHECKF(cap_avi_writer_add(w, frames[0], sizes[0]) != CAP_OK, "a later small frame got in");
+    CHECKF(cap_avi_writer_close(w, err, sizeof(err)) == CAP_OK, "%s", err);
     struct stat sb;
-    CHECK(stat(p, &sb) == 0 && (uint64_t)sb.st_size == limit, "size %lld want %llu",
+    CHECKF(stat(p, &sb) == 0 && (uint64_t)sb.st_size == limit, "size %lld want %llu",
           (long long)sb.st_size, (unsigned long long)limit);
     readout r;
     read_all(p, &r);
-    CHECK(r.ok == 4 && r.corrupt == 0 && r.eof_reached, "limit file: %d frames", r.ok);
+    CHECKF(r.ok == 4 && r.corrupt == 0 && r.eof_reached, "limit file: %d frames", r.ok);
 }
 
 static void test_corrupt_frame(void) {
@@ -190,10 +190,10 @@ static void test_corrupt_frame(void) {
     if (write_avi(p, 5, 30.0)) return;
     readout r;
     read_all(p, &r);
-    CHECK(r.ok == N - 1 && r.corrupt == 1 && r.eof_reached, "ok %d corrupt %d", r.ok, r.corrupt);
+    CHECKF(r.ok == N - 1 && r.corrupt == 1 && r.eof_reached, "ok %d corrupt %d", r.ok, r.corrupt);
     for (int k = 0; k < r.ok; k++) {
         int want = k < 5 ? k : k + 1;
-        CHECK(r.match[k] == want && r.index[k] == want, "frame %d is %d (index %lld)", k,
+        CHECKF(r.match[k] == want && r.index[k] == want, "frame %d is %d (index %lld)", k,
               r.match[k], (long long)r.index[k]);
     }
 }
@@ -205,7 +205,7 @@ static void test_truncated(void) {
     if (write_avi(p, -1, 30.0)) return;
     size_t n;
     uint8_t *all = test_read_file(p, &n);
-    CHECK(all != NULL, "read back");
+    CHECKF(all != NULL, "read back");
     if (!all) return;
     /* offset of frame k's chunk: 224 + sum of padded earlier chunks */
     size_t off[N + 1];
@@ -222,22 +222,22 @@ static void test_truncated(void) {
     };
     for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
         path_in(q, sizeof(q), "cut.avi");
-        CHECK(test_write_file(q, all, cuts[c].cut) == 0, "write cut");
+        CHECKF(test_write_file(q, all, cuts[c].cut) == 0, "write cut");
         readout r;
         read_all(q, &r);
-        CHECK(!r.fails_open, "cut %zu: open: %s", cuts[c].cut, r.last_err);
-        CHECK(r.ok == cuts[c].want && r.corrupt == 0 && r.eof_reached, "cut %zu: %d frames, want %d",
+        CHECKF(!r.fails_open, "cut %zu: open: %s", cuts[c].cut, r.last_err);
+        CHECKF(r.ok == cuts[c].want && r.corrupt == 0 && r.eof_reached, "cut %zu: %d frames, want %d",
               cuts[c].cut, r.ok, cuts[c].want);
-        for (int k = 0; k < r.ok; k++) CHECK(r.match[k] == k, "cut %zu frame %d", cuts[c].cut, k);
-        CHECK(strstr(r.last_err, "truncated") != NULL, "cut %zu: no truncation note: '%s'",
+        for (int k = 0; k < r.ok; k++) CHECKF(r.match[k] == k, "cut %zu frame %d", cuts[c].cut, k);
+        CHECKF(strstr(r.last_err, "truncated") != NULL, "cut %zu: no truncation note: '%s'",
               cuts[c].cut, r.last_err);
     }
     /* Cut inside the header: a clear error, not a crash. */
     path_in(q, sizeof(q), "cut.avi");
-    CHECK(test_write_file(q, all, 100) == 0, "write cut");
+    CHECKF(test_write_file(q, all, 100) == 0, "write cut");
     readout r;
     read_all(q, &r);
-    CHECK(r.fails_open || (r.ok == 0 && r.eof_reached), "header cut: ok %d", r.ok);
+    CHECKF(r.fails_open || (r.ok == 0 && r.eof_reached), "header cut: ok %d", r.ok);
     free(all);
 }
 
@@ -251,7 +251,7 @@ static void test_idx1(void) {
     uint8_t *all = test_read_file(p, &n);
     if (!all) return;
     size_t idx = n - 16 * N; /* entries */
-    CHECK(memcmp(all + idx - 8, "idx1", 4) == 0, "idx1 where expected");
+    CHECKF(memcmp(all + idx - 8, "idx1", 4) == 0, "idx1 where expected");
     /* keep entries 0, 2, 4 ... by rewriting the rest as another stream's ('01wb') */
     uint8_t *b = malloc(n);
     memcpy(b, all, n);
@@ -260,23 +260,23 @@ static void test_idx1(void) {
     test_write_file(q, b, n);
     readout r;
     read_all(q, &r);
-    CHECK(r.ok == N / 2, "half idx1: %d frames", r.ok);
-    for (int k = 0; k < r.ok; k++) CHECK(r.match[k] == 2 * k, "half idx1 frame %d is %d", k, r.match[k]);
+    CHECKF(r.ok == N / 2, "half idx1: %d frames", r.ok);
+    for (int k = 0; k < r.ok; k++) CHECKF(r.match[k] == 2 * k, "half idx1 frame %d is %d", k, r.match[k]);
     /* absolute offsets (some writers) */
     memcpy(b, all, n);
     for (int k = 0; k < N; k++) put32(b + idx + 16 * k + 8, get32(b + idx + 16 * k + 8) + 220);
     path_in(q, sizeof(q), "idx-abs.avi");
     test_write_file(q, b, n);
     read_all(q, &r);
-    CHECK(r.ok == N && r.corrupt == 0, "absolute idx1: %d frames", r.ok);
+    CHECKF(r.ok == N && r.corrupt == 0, "absolute idx1: %d frames", r.ok);
     /* an idx1 pointing nowhere: walk the chunks instead */
     memcpy(b, all, n);
     for (int k = 0; k < N; k++) put32(b + idx + 16 * k + 8, 0x00ABCDEF);
     path_in(q, sizeof(q), "idx-bad.avi");
     test_write_file(q, b, n);
     read_all(q, &r);
-    CHECK(r.ok == N && r.corrupt == 0, "bad idx1: %d frames", r.ok);
-    for (int k = 0; k < r.ok; k++) CHECK(r.match[k] == k, "bad idx1 frame %d", k);
+    CHECKF(r.ok == N && r.corrupt == 0, "bad idx1: %d frames", r.ok);
+    for (int k = 0; k < r.ok; k++) CHECKF(r.match[k] == k, "bad idx1 frame %d", k);
     /* a damaged chunk header (size) under a valid idx1: that frame only is lost */
     memcpy(b, all, n);
     size_t f3 = 224;
@@ -285,8 +285,8 @@ static void test_idx1(void) {
     path_in(q, sizeof(q), "idx-size.avi");
     test_write_file(q, b, n);
     read_all(q, &r);
-    CHECK(r.ok == N - 1 && r.corrupt == 1, "damaged size: %d frames, %d corrupt", r.ok, r.corrupt);
-    for (int k = 0; k < r.ok; k++) CHECK(r.match[k] == (k < 3 ? k : k + 1), "frame %d", k);
+    CHECKF(r.ok == N - 1 && r.corrupt == 1, "damaged size: %d frames, %d corrupt", r.ok, r.corrupt);
+    for (int k = 0; k < r.ok; k++) CHECKF(r.match[k] == (k < 3 ? k : k + 1), "frame %d", k);
     free(b);
     free(all);
 }
@@ -348,11 +348,11 @@ static void test_quirks(void) {
     test_write_file(q, b, o);
     readout r;
     read_all(q, &r);
-    CHECK(!r.fails_open, "open: %s", r.last_err);
-    CHECK(r.ok == 2 + no, "quirks: %d frames, want %d (%s)", r.ok, 2 + no, r.last_err);
-    CHECK(r.ok >= 2 && r.match[0] == 0 && r.match[1] == 1, "rec list frames");
+    CHECKF(!r.fails_open, "open: %s", r.last_err);
+    CHECKF(r.ok == 2 + no, "quirks: %d frames, want %d (%s)", r.ok, 2 + no, r.last_err);
+    CHECKF(r.ok >= 2 && r.match[0] == 0 && r.match[1] == 1, "rec list frames");
     for (int k = 0; k < no && k + 2 < r.ok; k++)
-        CHECK(r.match[k + 2] == order[k], "frame %d is %d want %d", k + 2, r.match[k + 2], order[k]);
+        CHECKF(r.match[k + 2] == order[k], "frame %d is %d want %d", k + 2, r.match[k + 2], order[k]);
     free(b);
     free(all);
 }
@@ -361,11 +361,11 @@ static void test_not_video(void) {
     char p[400];
     readout r;
     read_all("/nonexistent/video.avi", &r);
-    CHECK(r.fails_open && strstr(r.last_err, "/nonexistent/video.avi"), "missing: %s", r.last_err);
+    CHECKF(r.fails_open && strstr(r.last_err, "/nonexistent/video.avi"), "missing: %s", r.last_err);
     path_in(p, sizeof(p), "text.avi");
     test_write_file(p, "hello, this is not a video at all\n", 34);
     read_all(p, &r);
-    CHECK(r.fails_open && strstr(r.last_err, "text.avi"), "text: %s", r.last_err);
+    CHECKF(r.fails_open && strstr(r.last_err, "text.avi"), "text: %s", r.last_err);
     /* an AVI that says it holds H.264: not ours; FFmpeg's or a clear refusal */
     path_in(p, sizeof(p), "h264.avi");
     if (write_avi(p, -1, 30.0)) return;
@@ -377,9 +377,9 @@ static void test_not_video(void) {
     test_write_file(p, all, n);
     free(all);
     read_all(p, &r);
-    CHECK(r.fails_open || r.ok == 0, "H264 AVI read as MJPEG (%d frames)", r.ok);
+    CHECKF(r.fails_open || r.ok == 0, "H264 AVI read as MJPEG (%d frames)", r.ok);
 #ifndef SMILE_HAVE_FFMPEG
-    CHECK(r.fails_open && r.open_st == CAP_UNSUPPORTED && strstr(r.last_err, "FFmpeg"),
+    CHECKF(r.fails_open && r.open_st == CAP_UNSUPPORTED && strstr(r.last_err, "FFmpeg"),
           "no-FFmpeg message: %s", r.last_err);
 #endif
 }
@@ -410,6 +410,6 @@ int main(void) {
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-    if (g_failures) fprintf(stderr, "%d checks failed\n", g_failures);
-    return g_failures ? 1 : 0;
+    if (test_failures) fprintf(stderr, "%d checks failed\n", test_failures);
+    return test_failures ? 1 : 0;
 }

@@ -9,17 +9,7 @@
 
 #include "image_io.h"
 
-static int g_failures;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);            \
-            fprintf(stderr, __VA_ARGS__);                                                        \
-            fputc('\n', stderr);                                                                 \
-            g_failures++;                                                                        \
-        }                                                                                        \
-    } while (0)
+#include "../test_check.h"
 
 /* A grey frame whose content depends on its number, as JPEG. */
 static inline uint8_t *test_jpeg_frame(int n, int w, int h, size_t *size) {

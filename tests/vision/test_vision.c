@@ -46,17 +46,7 @@ void *__wrap_realloc(void *p, size_t n)
     return __real_realloc(p, n);
 }
 
-static int failures;
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
+#include "../test_check.h"
 static const face_track *find_id(const face_tracker *tr, int id)
 {
     for (int i = 0; i < tr->n; i++)
@@ -72,33 +62,33 @@ static int test_tracking(void)
     /* a face moving right */
     face_box b = {100, 100, 80, 80};
     face_tracker_update(&tr, &b, 1);
-    CHECK(tr.n == 1 && tr.t[0].missed == 0, "a new face shows on its first frame");
+    CHECKF(tr.n == 1 && tr.t[0].missed == 0, "a new face shows on its first frame");
     int id = tr.t[0].id;
     for (int k = 1; k <= 30; k++) {
         b.x = 100 + 5.0f * k;
         face_tracker_update(&tr, &b, 1);
-        CHECK(tr.n == 1 && tr.t[0].id == id, "moving face keeps id (frame %d)", k);
+        CHECKF(tr.n == 1 && tr.t[0].id == id, "moving face keeps id (frame %d)", k);
     }
-    CHECK(fabsf(tr.t[0].box.x - b.x) < 3, "box follows the face: %.1f vs %.1f", tr.t[0].box.x, b.x);
+    CHECKF(fabsf(tr.t[0].box.x - b.x) < 3, "box follows the face: %.1f vs %.1f", tr.t[0].box.x, b.x);
     /* gone for two frames: kept, reported missed, same id on return */
     face_tracker_update(&tr, NULL, 0);
     face_tracker_update(&tr, NULL, 0);
-    CHECK(tr.n == 1 && tr.t[0].missed == 2, "track survives 2 missed frames");
+    CHECKF(tr.n == 1 && tr.t[0].missed == 2, "track survives 2 missed frames");
     face_tracker_update(&tr, &b, 1);
-    CHECK(tr.n == 1 && tr.t[0].id == id && tr.t[0].missed == 0, "same id after a short gap");
+    CHECKF(tr.n == 1 && tr.t[0].id == id && tr.t[0].missed == 0, "same id after a short gap");
     /* gone longer than max_missed: dropped, comes back with a new id */
     for (int k = 0; k < 4; k++)
         face_tracker_update(&tr, NULL, 0);
-    CHECK(tr.n == 0, "track dropped after 4 missed frames (max 3)");
+    CHECKF(tr.n == 0, "track dropped after 4 missed frames (max 3)");
     face_tracker_update(&tr, &b, 1);
-    CHECK(tr.n == 1 && tr.t[0].id != id, "a face after a long gap gets a new id");
+    CHECKF(tr.n == 1 && tr.t[0].id != id, "a face after a long gap gets a new id");
 
     /* two faces crossing: A left->right at y 100, B right->left at y 140 */
     face_tracker_reset(&tr);
     face_box d[2] = {{50, 100, 90, 90}, {500, 140, 90, 90}};
     face_tracker_update(&tr, d, 2);
     int ida = tr.t[0].id, idb = tr.t[1].id;
-    CHECK(ida != idb, "two faces, two ids");
+    CHECKF(ida != idb, "two faces, two ids");
     for (int k = 1; k <= 45; k++) {
         d[0].x = 50 + 10.0f * k;
         d[1].x = 500 - 10.0f * k;
@@ -106,9 +96,9 @@ static int test_tracking(void)
         face_box dd[2] = {d[k & 1], d[(k + 1) & 1]};
         face_tracker_update(&tr, dd, 2);
         const face_track *ta = find_id(&tr, ida), *tb = find_id(&tr, idb);
-        CHECK(tr.n == 2 && ta && tb, "both tracks alive at frame %d", k);
+        CHECKF(tr.n == 2 && ta && tb, "both tracks alive at frame %d", k);
         if (ta && tb) {
-            CHECK(fabsf(ta->box.y - 100) < 10 && fabsf(tb->box.y - 140) < 10,
+            CHECKF(fabsf(ta->box.y - 100) < 10 && fabsf(tb->box.y - 140) < 10,
                   "ids stay with their faces through the crossing (frame %d)", k);
         }
     }
@@ -126,15 +116,15 @@ static int test_tracking(void)
             face_track_score(&t, 1, k / fps[r], tau);
         reached[r] = t.smoothed;
     }
-    CHECK(fabsf(reached[0] - 0.632f) < 0.01f && fabsf(reached[1] - 0.632f) < 0.01f,
+    CHECKF(fabsf(reached[0] - 0.632f) < 0.01f && fabsf(reached[1] - 0.632f) < 0.01f,
           "EMA after tau: %.4f at 30 fps, %.4f at 60 fps (want 0.632)", reached[0], reached[1]);
     face_track t;
     memset(&t, 0, sizeof t);
     t.score = t.smoothed = -1;
     face_track_score(&t, 0.8f, 1.0, tau);
-    CHECK(t.smoothed == 0.8f, "the first score is taken as is");
+    CHECKF(t.smoothed == 0.8f, "the first score is taken as is");
     face_track_score(&t, 0.2f, 1.0, tau); /* stalled clock: no NaN, moves a little */
-    CHECK(isfinite(t.smoothed) && t.smoothed < 0.8f && t.smoothed > 0.2f, "stalled clock: %f",
+    CHECKF(isfinite(t.smoothed) && t.smoothed < 0.8f && t.smoothed > 0.2f, "stalled clock: %f",
           t.smoothed);
     return 0;
 }
@@ -218,17 +208,17 @@ static int test_crop(void)
     face_result rs[16], rv[16];
     int ns = face_pipeline_process_still(still, frame, FF_W, FF_H, FF_W, rs, 16);
     int nv = face_pipeline_process(video, frame, FF_W, FF_H, FF_W, 0.0, rv, 16);
-    CHECK(ns >= 2 && ns == nv, "faces found: still %d, video %d", ns, nv);
+    CHECKF(ns >= 2 && ns == nv, "faces found: still %d, video %d", ns, nv);
     int n1, n2;
     const float *in_s = face_pipeline_last_input(still, &n1);
     const float *in_v = face_pipeline_last_input(video, &n2);
-    CHECK(n1 == ns && n2 == nv && in_s && in_v, "network inputs recorded");
+    CHECKF(n1 == ns && n2 == nv && in_s && in_v, "network inputs recorded");
     float *a = malloc(sizeof(float) * sz), *b = malloc(sizeof(float) * sz);
     for (int i = 0; i < ns && i < nv && in_s && in_v; i++) {
-        CHECK(rs[i].x == rv[i].x && rs[i].y == rv[i].y && rs[i].w == rv[i].w,
+        CHECKF(rs[i].x == rv[i].x && rs[i].y == rv[i].y && rs[i].w == rv[i].w,
               "first video frame box == still box");
         /* the training/scorer entry point */
-        CHECK(face_crop_input(spec, frame, FF_W, FF_H, FF_W, rs[i].x, rs[i].y, rs[i].w, rs[i].h,
+        CHECKF(face_crop_input(spec, frame, FF_W, FF_H, FF_W, rs[i].x, rs[i].y, rs[i].w, rs[i].h,
                               a) == FACE_OK,
               "face_crop_input");
         /* by hand: geometry then nn's preprocessing */
@@ -236,22 +226,22 @@ static int test_crop(void)
         nn_crop_rect(&spec->crop, rs[i].x, rs[i].y, rs[i].w, rs[i].h, r);
         float rx, ry, rw, rh;
         face_crop_rect(&spec->crop, rs[i].x, rs[i].y, rs[i].w, rs[i].h, &rx, &ry, &rw, &rh);
-        CHECK(rx == r[0] && ry == r[1] && rw == r[2] && rh == r[3], "face_crop_rect == nn_crop_rect");
-        CHECK(rw == rs[i].w * g.scale && fabsf(rx + rw / 2 - (rs[i].x + rs[i].w * (0.5f + g.dx))) < 1e-3f,
+        CHECKF(rx == r[0] && ry == r[1] && rw == r[2] && rh == r[3], "face_crop_rect == nn_crop_rect");
+        CHECKF(rw == rs[i].w * g.scale && fabsf(rx + rw / 2 - (rs[i].x + rs[i].w * (0.5f + g.dx))) < 1e-3f,
               "crop geometry applied");
-        CHECK(nn_preprocess_grey(spec, frame, FF_W, FF_H, FF_W, r[0], r[1], r[2], r[3], b) == NN_OK,
+        CHECKF(nn_preprocess_grey(spec, frame, FF_W, FF_H, FF_W, r[0], r[1], r[2], r[3], b) == NN_OK,
               "nn_preprocess_grey");
-        CHECK(memcmp(a, in_s + i * sz, sizeof(float) * sz) == 0, "still input == face_crop_input (face %d)", i);
-        CHECK(memcmp(a, in_v + i * sz, sizeof(float) * sz) == 0, "video input == face_crop_input (face %d)", i);
-        CHECK(memcmp(a, b, sizeof(float) * sz) == 0, "face_crop_input == nn_preprocess_grey (face %d)", i);
-        CHECK(rs[i].score >= 0 && rs[i].score <= 1 && rs[i].smoothed == rs[i].score,
+        CHECKF(memcmp(a, in_s + i * sz, sizeof(float) * sz) == 0, "still input == face_crop_input (face %d)", i);
+        CHECKF(memcmp(a, in_v + i * sz, sizeof(float) * sz) == 0, "video input == face_crop_input (face %d)", i);
+        CHECKF(memcmp(a, b, sizeof(float) * sz) == 0, "face_crop_input == nn_preprocess_grey (face %d)", i);
+        CHECKF(rs[i].score >= 0 && rs[i].score <= 1 && rs[i].smoothed == rs[i].score,
               "still score %f", rs[i].score);
-        CHECK(fabsf(rs[i].score - rv[i].score) < 1e-6f, "same input, same score");
+        CHECKF(fabsf(rs[i].score - rv[i].score) < 1e-6f, "same input, same score");
     }
     /* a different box gives different input (the comparison above can fail) */
     if (ns > 0) {
         face_crop_input(spec, frame, FF_W, FF_H, FF_W, rs[0].x + 7, rs[0].y, rs[0].w, rs[0].h, b);
-        CHECK(memcmp(b, in_s, sizeof(float) * sz) != 0, "a moved box changes the input");
+        CHECKF(memcmp(b, in_s, sizeof(float) * sz) != 0, "a moved box changes the input");
     }
     free(a);
     free(b);
@@ -298,18 +288,18 @@ static int test_noalloc(void)
         for (int k = 0; k < NF * 6; k++) {
             clip_frame(frames, k, cur);
             int n = face_pipeline_process(fp, cur, FF_W, FF_H, FF_W, k / 30.0, res, 16);
-            CHECK(n >= 0, "process failed: %s", face_pipeline_error(fp));
+            CHECKF(n >= 0, "process failed: %s", face_pipeline_error(fp));
             found += n > 0;
         }
         long allocs = n_alloc - before;
         printf("pass %d: %ld allocations in %d frames\n", pass, allocs, NF * 6);
         if (pass == 1)
-            CHECK(allocs == 0, "no allocation per frame after warm-up: %ld", allocs);
+            CHECKF(allocs == 0, "no allocation per frame after warm-up: %ld", allocs);
     }
     face_pipeline_stats st;
     face_pipeline_get_stats(fp, &st);
-    CHECK(found > NF * 6, "faces were found (%ld frames with faces)", found);
-    CHECK(st.local_scans > 0 && st.full_scans > 0, "both scan kinds ran: %ld full, %ld local",
+    CHECKF(found > NF * 6, "faces were found (%ld frames with faces)", found);
+    CHECKF(st.local_scans > 0 && st.full_scans > 0, "both scan kinds ran: %ld full, %ld local",
           st.full_scans, st.local_scans);
     face_pipeline_free(fp);
     nn_net_free(net);
@@ -338,19 +328,19 @@ static int test_pipeline(void)
         return 1;
     face_result r[16], first[16];
     int n0 = face_pipeline_process(fp, f0, FF_W, FF_H, FF_W, 0.0, first, 16);
-    CHECK(n0 >= 2, "frame 0: %d faces", n0);
+    CHECKF(n0 >= 2, "frame 0: %d faces", n0);
     int n = 0;
     for (int k = 1; k < 10; k++) {
         n = face_pipeline_process(fp, f0, FF_W, FF_H, FF_W, k / 30.0, r, 16);
-        CHECK(n == n0, "held frame %d: %d faces, want %d", k, n, n0);
+        CHECKF(n == n0, "held frame %d: %d faces, want %d", k, n, n0);
         for (int i = 0; i < n && i < n0; i++)
-            CHECK(r[i].track_id == first[i].track_id && r[i].missed == 0,
+            CHECKF(r[i].track_id == first[i].track_id && r[i].missed == 0,
                   "held frame %d: id %d stays (got %d, missed %d)", k, first[i].track_id,
                   r[i].track_id, r[i].missed);
     }
     face_pipeline_stats st;
     face_pipeline_get_stats(fp, &st);
-    CHECK(st.full_scans == 1 && st.local_scans >= 9, "a held frame is tracked locally: %ld full, %ld local",
+    CHECKF(st.full_scans == 1 && st.local_scans >= 9, "a held frame is tracked locally: %ld full, %ld local",
           st.full_scans, st.local_scans);
     /* blank out the first face for 2 frames: same id when it returns */
     int id0 = first[0].track_id;
@@ -363,19 +353,19 @@ static int test_pipeline(void)
     int back = 0;
     for (int i = 0; i < n; i++)
         back |= r[i].track_id == id0 && r[i].missed == 0;
-    CHECK(back, "face %d back with its id after a 2-frame gap", id0);
+    CHECKF(back, "face %d back with its id after a 2-frame gap", id0);
     /* a new scene: its faces show on the first frame, with new ids */
     n = face_pipeline_process(fp, f1, FF_W, FF_H, FF_W, 13 / 30.0, r, 16);
     int fresh = 0;
     for (int i = 0; i < n; i++)
         fresh += r[i].missed == 0 && r[i].track_id > first[n0 - 1].track_id;
-    CHECK(fresh >= 1, "new faces found on the frame they appear (%d of %d)", fresh, n);
+    CHECKF(fresh >= 1, "new faces found on the frame they appear (%d of %d)", fresh, n);
     for (int i = 0; i < n; i++)
-        CHECK(r[i].score >= 0 && r[i].score <= 1 && r[i].smoothed >= 0 && r[i].smoothed <= 1,
+        CHECKF(r[i].score >= 0 && r[i].score <= 1 && r[i].smoothed >= 0 && r[i].smoothed <= 1,
               "scores in [0, 1]: %f %f", r[i].score, r[i].smoothed);
     face_pipeline_reset(fp);
     n = face_pipeline_process(fp, f1, FF_W, FF_H, FF_W, 14 / 30.0, r, 16);
-    CHECK(n >= 1 && r[0].smoothed == r[0].score, "after reset the first score is taken as is");
+    CHECKF(n >= 1 && r[0].smoothed == r[0].score, "after reset the first score is taken as is");
     face_pipeline_free(fp);
     nn_net_free(net);
     return 0;
@@ -413,15 +403,15 @@ static int test_score_interval(void)
             int n = face_pipeline_process(fp, f0, FF_W, FF_H, FF_W, k / 30.0, r, 16);
             if (k == 0)
                 n0 = n;
-            CHECK(n == n0 && n >= 2, "frame %d: %d faces, want %d", k, n, n0);
+            CHECKF(n == n0 && n >= 2, "frame %d: %d faces, want %d", k, n, n0);
             int nsc = 0;
             face_pipeline_last_input(fp, &nsc);
             int want = !every || k % 2 == 0 ? n : 0;
-            CHECK(nsc == want, "interval %d, frame %d: %d faces scored, want %d", every, k, nsc, want);
+            CHECKF(nsc == want, "interval %d, frame %d: %d faces scored, want %d", every, k, nsc, want);
             for (int i = 0; i < n && i < 16; i++) {
-                CHECK(r[i].score >= 0 && r[i].score <= 1, "frame %d: score %f", k, r[i].score);
+                CHECKF(r[i].score >= 0 && r[i].score <= 1, "frame %d: score %f", k, r[i].score);
                 if (every && k % 2 == 1)
-                    CHECK(r[i].score == prev[i].score && r[i].smoothed == prev[i].smoothed,
+                    CHECKF(r[i].score == prev[i].score && r[i].smoothed == prev[i].smoothed,
                           "frame %d face %d: not rescored, yet %f -> %f", k, i, prev[i].score,
                           r[i].score);
             }
@@ -429,7 +419,7 @@ static int test_score_interval(void)
         }
         face_pipeline_stats st;
         face_pipeline_get_stats(fp, &st);
-        CHECK(st.scored == (long)n0 * (every ? 5 : 10), "interval %d: %ld scored, want %d", every,
+        CHECKF(st.scored == (long)n0 * (every ? 5 : 10), "interval %d: %ld scored, want %d", every,
               st.scored, n0 * (every ? 5 : 10));
         face_pipeline_free(fp);
     }
@@ -454,56 +444,56 @@ static int test_corrupt(void)
         seed = seed * 1664525u + 1013904223u;
         buf[i] = (uint8_t)(seed >> 24);
     }
-    CHECK(face_pipeline_process(fp, NULL, W, H, W, 0, res, 8) == -1, "NULL frame");
-    CHECK(strstr(face_pipeline_error(fp), "bad frame") != NULL, "message: %s", face_pipeline_error(fp));
-    CHECK(face_pipeline_process(fp, buf, 0, H, W, 0, res, 8) == -1, "zero width");
-    CHECK(face_pipeline_process(fp, buf, W, -1, W, 0, res, 8) == -1, "negative height");
-    CHECK(face_pipeline_process(fp, buf, W, H, W - 1, 0, res, 8) == -1, "stride < width");
-    CHECK(face_pipeline_process(fp, buf, W, H, W, 0, NULL, 8) == -1, "NULL out");
-    CHECK(face_pipeline_process(fp, buf, 100000, 100000, 100000, 0, res, 8) == -1, "huge frame");
-    CHECK(face_pipeline_process(fp, buf, W, 3, 0x7fffffff, 0, res, 8) == -1, "huge stride");
-    CHECK(face_pipeline_process_still(fp, NULL, W, H, W, res, 8) == -1, "NULL still");
-    CHECK(face_pipeline_process(NULL, buf, W, H, W, 0, res, 8) == -1, "NULL pipeline");
+    CHECKF(face_pipeline_process(fp, NULL, W, H, W, 0, res, 8) == -1, "NULL frame");
+    CHECKF(strstr(face_pipeline_error(fp), "bad frame") != NULL, "message: %s", face_pipeline_error(fp));
+    CHECKF(face_pipeline_process(fp, buf, 0, H, W, 0, res, 8) == -1, "zero width");
+    CHECKF(face_pipeline_process(fp, buf, W, -1, W, 0, res, 8) == -1, "negative height");
+    CHECKF(face_pipeline_process(fp, buf, W, H, W - 1, 0, res, 8) == -1, "stride < width");
+    CHECKF(face_pipeline_process(fp, buf, W, H, W, 0, NULL, 8) == -1, "NULL out");
+    CHECKF(face_pipeline_process(fp, buf, 100000, 100000, 100000, 0, res, 8) == -1, "huge frame");
+    CHECKF(face_pipeline_process(fp, buf, W, 3, 0x7fffffff, 0, res, 8) == -1, "huge stride");
+    CHECKF(face_pipeline_process_still(fp, NULL, W, H, W, res, 8) == -1, "NULL still");
+    CHECKF(face_pipeline_process(NULL, buf, W, H, W, 0, res, 8) == -1, "NULL pipeline");
     int n;
     n = face_pipeline_process(fp, buf, W, H, S, 0, res, 8); /* noise, wide stride */
-    CHECK(n >= 0 && n <= 8, "noise frame: %d", n);
+    CHECKF(n >= 0 && n <= 8, "noise frame: %d", n);
     n = face_pipeline_process(fp, buf, W, H, W, 0.033, res, 0);
-    CHECK(n == 0, "max_out 0: %d", n);
+    CHECKF(n == 0, "max_out 0: %d", n);
     n = face_pipeline_process(fp, buf, W, H, W, 0.066, NULL, 0);
-    CHECK(n == 0, "max_out 0, out NULL: %d", n);
+    CHECKF(n == 0, "max_out 0, out NULL: %d", n);
     memset(buf, 0, (size_t)S * H);
     n = face_pipeline_process(fp, buf, W, H, W, 0.1, res, 8);
-    CHECK(n == 0, "black frame: %d faces", n);
+    CHECKF(n == 0, "black frame: %d faces", n);
     memset(buf, 255, (size_t)S * H);
     n = face_pipeline_process_still(fp, buf, W, H, W, res, 8);
-    CHECK(n == 0, "white still: %d faces", n);
+    CHECKF(n == 0, "white still: %d faces", n);
     int sizes[][2] = {{1, 1}, {2, 2}, {23, 23}, {24, 24}, {25, 25}, {1, 4000}, {4000, 1}, {31, 29}};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         int w = sizes[i][0], h = sizes[i][1];
         n = face_pipeline_process(fp, buf, w, h, w, 0.2 + i * 0.03, res, 8);
-        CHECK(n >= 0 && n <= 8, "%dx%d frame: %d", w, h, n);
+        CHECKF(n >= 0 && n <= 8, "%dx%d frame: %d", w, h, n);
         n = face_pipeline_process_still(fp, buf, w, h, w, res, 8);
-        CHECK(n >= 0 && n <= 8, "%dx%d still: %d", w, h, n);
+        CHECKF(n >= 0 && n <= 8, "%dx%d still: %d", w, h, n);
     }
     /* NaN and backwards timestamps */
     n = face_pipeline_process(fp, buf, W, H, W, NAN, res, 8);
-    CHECK(n >= 0, "NaN time");
+    CHECKF(n >= 0, "NaN time");
     n = face_pipeline_process(fp, buf, W, H, W, -5, res, 8);
-    CHECK(n >= 0, "time going back");
+    CHECKF(n >= 0, "time going back");
     /* bad configurations are refused with a message */
     face_config bad = cfg;
     bad.scale_factor = 1.0f;
     face_pipeline *fp2 = NULL;
-    CHECK(face_pipeline_new(&bad, NULL, &fp2, err, sizeof err) == FACE_ERR_ARG && !fp2 &&
+    CHECKF(face_pipeline_new(&bad, NULL, &fp2, err, sizeof err) == FACE_ERR_ARG && !fp2 &&
               strstr(err, "scale_factor"),
           "scale 1 refused: %s", err);
     bad = cfg;
     bad.full_scan_interval = 0;
-    CHECK(face_pipeline_new(&bad, NULL, &fp2, err, sizeof err) == FACE_ERR_ARG, "interval 0 refused");
+    CHECKF(face_pipeline_new(&bad, NULL, &fp2, err, sizeof err) == FACE_ERR_ARG, "interval 0 refused");
     /* a model without a model: detect only, score -1 */
-    CHECK(face_pipeline_new(&cfg, NULL, &fp2, err, sizeof err) == FACE_OK, "no model: %s", err);
+    CHECKF(face_pipeline_new(&cfg, NULL, &fp2, err, sizeof err) == FACE_OK, "no model: %s", err);
     n = face_pipeline_process(fp2, buf, W, H, W, 0, res, 8);
-    CHECK(n == 0, "no-model pipeline on a white frame");
+    CHECKF(n == 0, "no-model pipeline on a white frame");
     face_pipeline_free(fp2);
     face_pipeline_free(NULL);
     face_pipeline_reset(NULL);
@@ -530,10 +520,10 @@ static void expect_cascade_error(const char *path, const char *want)
     face_pipeline *fp = NULL;
     char err[512] = "";
     face_status st = face_pipeline_new(&cfg, NULL, &fp, err, sizeof err);
-    CHECK(st == FACE_ERR_CASCADE && fp == NULL, "%s: status %d", path, st);
-    CHECK(strstr(err, path) != NULL, "message names the file: %s", err);
-    CHECK(strstr(err, "opencv-data") != NULL, "message names the package: %s", err);
-    CHECK(!want || strstr(err, want) != NULL, "message says '%s': %s", want, err);
+    CHECKF(st == FACE_ERR_CASCADE && fp == NULL, "%s: status %d", path, st);
+    CHECKF(strstr(err, path) != NULL, "message names the file: %s", err);
+    CHECKF(strstr(err, "opencv-data") != NULL, "message names the package: %s", err);
+    CHECKF(!want || strstr(err, want) != NULL, "message says '%s': %s", want, err);
     printf("  %s -> %s\n", path, err);
     face_pipeline_free(fp);
 }
@@ -549,7 +539,7 @@ static int test_cascade(void)
     char path[256];
     /* truncated real cascade */
     FILE *f = fopen(FACE_DEFAULT_CASCADE, "rb");
-    CHECK(f != NULL, "%s must exist (install opencv-data)", FACE_DEFAULT_CASCADE);
+    CHECKF(f != NULL, "%s must exist (install opencv-data)", FACE_DEFAULT_CASCADE);
     if (f) {
         char *data = malloc(1 << 20);
         size_t len = fread(data, 1, 1 << 20, f);
@@ -585,18 +575,18 @@ static int test_cascade(void)
                 if (face_detector_new(path, &dm, e2, sizeof e2) == FACE_OK) {
                     face_detect_params p;
                     face_detect_params_defaults(&p);
-                    CHECK(face_detect(dm, img, 80, 64, 80, &p, NULL, 0) >= 0, "mutated cascade runs");
+                    CHECKF(face_detect(dm, img, 80, 64, 80, &p, NULL, 0) >= 0, "mutated cascade runs");
                     face_detector_free(dm);
                 }
                 unlink(path);
             } else {
                 refused++;
-                CHECK(hc == NULL && strstr(e2, "mutated.xml") != NULL, "refusal names the file: %s", e2);
+                CHECKF(hc == NULL && strstr(e2, "mutated.xml") != NULL, "refusal names the file: %s", e2);
             }
             free(copy);
         }
         printf("  mutated cascades: %d loaded, %d refused with a message\n", loaded, refused);
-        CHECK(refused > 0, "some mutations are caught");
+        CHECKF(refused > 0, "some mutations are caught");
         free(data);
     }
     snprintf(path, sizeof path, "%s/garbage.xml", dir);
@@ -636,26 +626,26 @@ static int test_cascade(void)
     /* the LBP cascade loads as such */
     face_detector *dl = NULL;
     char e3[512];
-    CHECK(face_detector_new("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml",
+    CHECKF(face_detector_new("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml",
                             &dl, e3, sizeof e3) == FACE_OK,
           "LBP: %s", e3);
     if (dl) {
-        CHECK(face_detector_cascade(dl)->lbp && face_detector_cascade(dl)->win_w == 45, "LBP 45x45");
+        CHECKF(face_detector_cascade(dl)->lbp && face_detector_cascade(dl)->win_w == 45, "LBP 45x45");
         face_detector_free(dl);
     }
     /* alt2 uses two-node trees: loads and runs */
     face_detector *d = NULL;
     char err[512];
-    CHECK(face_detector_new("/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", &d,
+    CHECKF(face_detector_new("/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml", &d,
                             err, sizeof err) == FACE_OK,
           "alt2: %s", err);
     if (d) {
-        CHECK(!face_detector_cascade(d)->stumps_only, "alt2 has trees");
+        CHECKF(!face_detector_cascade(d)->stumps_only, "alt2 has trees");
         static uint8_t img[120 * 100];
         memset(img, 90, sizeof img);
         face_detect_params p;
         face_detect_params_defaults(&p);
-        CHECK(face_detect(d, img, 120, 100, 120, &p, NULL, 0) == 0, "flat image: no faces");
+        CHECKF(face_detect(d, img, 120, 100, 120, &p, NULL, 0) == 0, "flat image: no faces");
         face_detector_free(d);
     }
     unlink(path);
@@ -698,6 +688,6 @@ int main(int argc, char **argv)
     }
     if (rc == 77)
         return 77;
-    printf("%s: %d failures\n", argv[1], failures);
-    return rc || failures ? 1 : 0;
+    printf("%s: %d test_failures\n", argv[1], test_failures);
+    return rc || test_failures ? 1 : 0;
 }
