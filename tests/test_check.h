@@ -39,4 +39,15 @@ static int test_failures;
         }                                                                                          \
     } while (0)
 
+/* The exit status of a test program: 0 when every check held. */
+static inline int test_done(const char *name)
+{
+    if (test_failures) {
+        fprintf(stderr, "%s: %d check(s) failed\n", name, test_failures);
+        return 1;
+    }
+    printf("%s: ok\n", name);
+    return 0;
+}
+
 #endif

@@ -10,7 +10,7 @@
 
 #include "nn.h"
 #include "nn_internal.h"
-#include "nn_test.h"
+#include "../test_check.h"
 
 static nn_rng rng;
 
@@ -86,5 +86,5 @@ int main(void)
     check_conv(6, 6, 16, 9, 3, 3, 1, 1, "same");
     check_conv(20, 5, 3, 7, 1, 1, 1, 1, "valid");
     check_conv(17, 9, 2, 5, 3, 2, 1, 2, "1");
-    return nn_test_done("conv-forward");
+    return test_done("conv-forward");
 }

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "nn.h"
-#include "nn_test.h"
+#include "../test_check.h"
 
 static const float input[16] = {0, 1, 7, 5, 5, 5, 6, 6, 5, 3, 3, 0, 1, 1, 1, 2};
 
@@ -51,5 +51,5 @@ int main(void)
     run("input 4 4 1\nconv 1 3 pad=1\n", f3b, 3, w3bp, 16, "3x3 zero padding 1");
     /* 'same' at stride 1 is the same padding for an odd kernel */
     run("input 4 4 1\nconv 1 3 pad=same\n", f3b, 3, w3bp, 16, "3x3 same");
-    return nn_test_done("conv-golden");
+    return test_done("conv-golden");
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "nn.h"
-#include "nn_test.h"
+#include "../test_check.h"
 
 static void test_stability(void)
 {
@@ -296,5 +296,5 @@ int main(void)
     test_stability();
     test_no_alloc();
     test_threads();
-    return nn_test_done("forward");
+    return test_done("forward");
 }

@@ -6,7 +6,7 @@
 
 #include "nn.h"
 #include "nn_internal.h"
-#include "nn_test.h"
+#include "../test_check.h"
 
 static nn_rng rng;
 
@@ -81,5 +81,5 @@ int main(void)
     free(C1);
     free(C2);
     free(pack);
-    return nn_test_done("gemm");
+    return test_done("gemm");
 }

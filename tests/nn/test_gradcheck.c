@@ -6,7 +6,7 @@
 
 #include "nn.h"
 #include "nn_internal.h"
-#include "nn_test.h"
+#include "../test_check.h"
 
 static nn_rng rng;
 
@@ -360,5 +360,5 @@ int main(void)
     check_trainer(multi, NN_LOSS_SOFTMAX_CE, cw4);
     check_trainer(multi, NN_LOSS_MSE, NULL);
     printf("%d derivatives checked\n", n_checked);
-    return nn_test_done("gradcheck");
+    return test_done("gradcheck");
 }

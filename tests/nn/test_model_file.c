@@ -9,7 +9,7 @@
 
 #include "nn.h"
 #include "nn_internal.h"
-#include "nn_test.h"
+#include "../test_check.h"
 
 static char tmpdir[256];
 
@@ -267,5 +267,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", tmpdir);
-    return nn_test_done("model-file");
+    return test_done("model-file");
 }

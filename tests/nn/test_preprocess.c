@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "nn.h"
-#include "nn_test.h"
+#include "../test_check.h"
 
 static nn_input_spec spec_of(int w, int h, int c, nn_norm norm, int eq)
 {
@@ -171,5 +171,5 @@ int main(void)
     nn_crop_rect(&g, 10, 20, 40, 40, r);
     CHECKF(r[0] == 20 && r[1] == 40 && r[2] == 20 && r[3] == 20, "geometry %g %g %g %g",
           (double)r[0], (double)r[1], (double)r[2], (double)r[3]);
-    return nn_test_done("preprocess");
+    return test_done("preprocess");
 }

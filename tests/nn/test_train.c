@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "nn.h"
-#include "nn_test.h"
+#include "../test_check.h"
 
 enum { IMG = 10, NTRAIN = 256, NTEST = 128 };
 
@@ -625,5 +625,5 @@ int main(void)
     free(xte);
     free(ytr);
     free(yte);
-    return nn_test_done("train");
+    return test_done("train");
 }

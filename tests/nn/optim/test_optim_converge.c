@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "nn.h"
-#include "optim_test_util.h"
+#include "../../test_check.h"
 
 typedef enum { BEALE, VALLEY } problem;
 
@@ -62,7 +62,7 @@ static int run(const race *r, float p[2])
     nn_optim *opt = NULL;
     nn_error err = {{0}};
     if (nn_opt_from_name(r->opt, &kind) != NN_OK) {
-        EXPECT(0, "unknown optimizer %s", r->opt);
+        CHECKF(0, "unknown optimizer %s", r->opt);
         return -1;
     }
     nn_opt_defaults(kind, &cfg);
@@ -70,7 +70,7 @@ static int run(const race *r, float p[2])
     if (r->rho > 0)
         cfg.rho = r->rho;
     if (nn_optim_new(&cfg, 2, &opt, &err) != NN_OK) {
-        EXPECT(0, "%s: %s", r->opt, err.msg);
+        CHECKF(0, "%s: %s", r->opt, err.msg);
         return -1;
     }
     const float min_x = r->prob == BEALE ? 3.0f : 0.0f, min_y = r->prob == BEALE ? 0.5f : 0.0f;
@@ -92,7 +92,7 @@ static int run(const race *r, float p[2])
     const char *pname = r->prob == BEALE ? "beale" : "valley";
     printf("%-6s %-9s lr=%-6g %5d iters: (%.5f, %.5f) f=%.2e, within %g after %d steps\n", pname,
            r->opt, (double)r->lr, r->iters, (double)p[0], (double)p[1], f, (double)tol, first);
-    EXPECT(fabsf(p[0] - min_x) < tol && fabsf(p[1] - min_y) < tol,
+    CHECKF(fabsf(p[0] - min_x) < tol && fabsf(p[1] - min_y) < tol,
            "%s on %s ended at (%g, %g), not within %g of (%g, %g)", r->opt, pname, (double)p[0],
            (double)p[1], (double)tol, (double)min_x, (double)min_y);
     nn_optim_free(opt);
@@ -119,11 +119,11 @@ int main(void)
         }
     }
     for (int k = 0; k < NN_OPT_COUNT; k++)
-        EXPECT(covered[BEALE][k] && covered[VALLEY][k], "%s misses a race", nn_opt_name(k));
+        CHECKF(covered[BEALE][k] && covered[VALLEY][k], "%s misses a race", nn_opt_name(k));
     /* Same lr 0.1: heavy-ball momentum should need several times fewer steps. */
-    EXPECT(sgd_valley > 0 && mom_valley > 0 && 3 * mom_valley < sgd_valley,
+    CHECKF(sgd_valley > 0 && mom_valley > 0 && 3 * mom_valley < sgd_valley,
            "momentum %d steps vs SGD %d on the valley", mom_valley, sgd_valley);
-    EXPECT(sgd_valley > 0 && nag_valley > 0 && 3 * nag_valley < sgd_valley,
+    CHECKF(sgd_valley > 0 && nag_valley > 0 && 3 * nag_valley < sgd_valley,
            "NAG %d steps vs SGD %d on the valley", nag_valley, sgd_valley);
-    return test_result("optim-converge");
+    return test_done("optim-converge");
 }

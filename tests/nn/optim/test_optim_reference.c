@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "nn.h"
-#include "optim_test_util.h"
+#include "../../test_check.h"
 #include "optimizer_vectors.h"
 
 /* Gradient of objective() in tools/refgen/optimizer_vectors.py. */
@@ -30,12 +30,12 @@ int main(void)
         const optvec_case *v = &optvec_cases[c];
         nn_opt_config cfg;
         nn_opt_kind kind;
-        EXPECT(nn_opt_from_name(v->name, &kind) == NN_OK, "name %s", v->name);
+        CHECKF(nn_opt_from_name(v->name, &kind) == NN_OK, "name %s", v->name);
         nn_opt_defaults(kind, &cfg);
         cases_per_kind[kind]++;
         /* The first case of each optimizer uses its defaults: check ours agree. */
         if (cases_per_kind[kind] == 1)
-            EXPECT(cfg.lr == v->lr && cfg.momentum == v->momentum && cfg.beta1 == v->beta1 &&
+            CHECKF(cfg.lr == v->lr && cfg.momentum == v->momentum && cfg.beta1 == v->beta1 &&
                        cfg.beta2 == v->beta2 && cfg.rho == v->rho && cfg.eps == v->eps &&
                        cfg.weight_decay == v->weight_decay,
                    "nn_opt_defaults(%s) differs from the reference's defaults", v->name);
@@ -50,7 +50,7 @@ int main(void)
         nn_optim *opt = NULL;
         nn_error err = {{0}};
         if (nn_optim_new(&cfg, OPTVEC_N, &opt, &err) != NN_OK) {
-            EXPECT(0, "case %zu (%s): %s", c, v->name, err.msg);
+            CHECKF(0, "case %zu (%s): %s", c, v->name, err.msg);
             continue;
         }
         float x[OPTVEC_N], g[OPTVEC_N];
@@ -65,11 +65,11 @@ int main(void)
                 double rel = d / fmax(fabs(ref), 0.1);
                 if (rel > case_worst)
                     case_worst = rel;
-                EXPECT(rel <= 2e-6, "case %zu (%s wd=%g) step %d param %d: %.9g, torch %.9g", c,
+                CHECKF(rel <= 2e-6, "case %zu (%s wd=%g) step %d param %d: %.9g, torch %.9g", c,
                        v->name, (double)v->weight_decay, s + 1, i, (double)x[i], ref);
             }
         }
-        EXPECT(nn_optim_steps(opt) == OPTVEC_STEPS, "steps %llu",
+        CHECKF(nn_optim_steps(opt) == OPTVEC_STEPS, "steps %llu",
                (unsigned long long)nn_optim_steps(opt));
         printf("%-9s lr=%-8g wd=%-4g max relative error %.2e\n", v->name, (double)v->lr,
                (double)v->weight_decay, case_worst);
@@ -78,8 +78,8 @@ int main(void)
         nn_optim_free(opt);
     }
     for (int k = 0; k < NN_OPT_COUNT; k++)
-        EXPECT(cases_per_kind[k] >= 2, "optimizer %s has %d reference cases", nn_opt_name(k),
+        CHECKF(cases_per_kind[k] >= 2, "optimizer %s has %d reference cases", nn_opt_name(k),
                cases_per_kind[k]);
     printf("worst relative error over all cases: %.2e\n", worst);
-    return test_result("optim-reference");
+    return test_done("optim-reference");
 }
