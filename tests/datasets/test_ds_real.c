@@ -142,7 +142,5 @@ int main(int argc, char **argv)
     }
     CHECK(flat * 100 <= seen);
     ds_set_free(&s);
-    if (test_failures)
-        fprintf(stderr, "%d test_failures\n", test_failures);
-    return test_failures ? 1 : 0;
+    return test_done("ds-real");
 }

@@ -120,6 +120,5 @@ int main(void) {
         rmdir(dir);
     }
     free(all);
-    if (test_failures) fprintf(stderr, "%d checks failed\n", test_failures);
-    return test_failures ? 1 : 0;
+    return test_done("ffmpeg-source");
 }

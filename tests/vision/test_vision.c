@@ -688,6 +688,6 @@ int main(int argc, char **argv)
     }
     if (rc == 77)
         return 77;
-    printf("%s: %d test_failures\n", argv[1], test_failures);
-    return rc || test_failures ? 1 : 0;
+    int failed = test_done(argv[1]);
+    return rc || failed ? 1 : 0;
 }
