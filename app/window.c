@@ -960,15 +960,21 @@ static void on_event(const app_event *ev, void *user)
         ui_log(ui, "mode: %dx%d %s %.1f fps on %s", ev->width, ev->height,
                ev->text ? ev->text : "", ev->fps, ev->path ? ev->path : "");
         if (ev->width > 0) {
-            char *sub = ev->fps > 0
-                            ? g_strdup_printf(_("%d × %d · %s · %.0f fps"), ev->width, ev->height,
-                                              format_label(ev->fourcc), ev->fps)
-                            : g_strdup_printf("%d × %d · %s", ev->width, ev->height,
-                                              format_label(ev->fourcc));
+            /* The nominal rate goes to the tooltip only: the HUD already shows
+             * the measured one, and with it the subtitle was cut at 640 px. */
+            char *sub = g_strdup_printf("%d × %d · %s", ev->width, ev->height,
+                                        format_label(ev->fourcc));
+            char *full = ev->fps > 0
+                             ? g_strdup_printf(_("%d × %d · %s · %.0f fps"), ev->width, ev->height,
+                                               format_label(ev->fourcc), ev->fps)
+                             : NULL;
             gtk_header_bar_set_subtitle(GTK_HEADER_BAR(ui->header), sub);
+            gtk_widget_set_tooltip_text(ui->header, full ? full : sub);
             g_free(sub);
+            g_free(full);
         } else {
             gtk_header_bar_set_subtitle(GTK_HEADER_BAR(ui->header), ev->name);
+            gtk_widget_set_tooltip_text(ui->header, NULL);
         }
         if (ev->fourcc) { /* the menu's radio mark follows the mode in use */
             char *fcc = fourcc_str(ev->fourcc);
