@@ -159,12 +159,15 @@ typedef struct {
     float shift;        /* translation uniform in +-shift * side */
     float brightness;   /* add uniform in +-brightness * 255 */
     float contrast;     /* multiply around the mean by uniform in [1 - c, 1 + c] */
+    float erase;        /* probability of painting one random rectangle (2-25 % of
+                         * the image, aspect 0.3-3.3) with noise; 0: off */
 } ds_augment_config;
 
 void ds_augment_defaults(ds_augment_config *cfg);
 /* One random variant of a width x height byte image (bilinear, edges
  * replicated). Consumes a fixed number of draws from rng, so a seeded run
- * repeats. in and out must not overlap. */
+ * repeats; erase > 0 adds its own draws after those, so runs without it
+ * keep their stream. in and out must not overlap. */
 void ds_augment(const ds_augment_config *cfg, nn_rng *rng, const uint8_t *in, int width,
                 int height, uint8_t *out);
 

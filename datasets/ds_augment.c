@@ -1,5 +1,5 @@
-/* ds_augment.c - seeded random flips, rotations, zooms, shifts and lighting
- * changes of a byte image, for training only. */
+/* ds_augment.c - seeded random flips, rotations, zooms, shifts, lighting
+ * changes and erased rectangles of a byte image, for training only. */
 #include <math.h>
 #include <string.h>
 
@@ -13,9 +13,33 @@ void ds_augment_defaults(ds_augment_config *cfg)
     cfg->shift = 0.06f;
     cfg->brightness = 0.12f;
     cfg->contrast = 0.25f;
+    cfg->erase = 0.0f;
 }
 
 static float sym(nn_rng *rng, float a) { return (2.0f * nn_rng_uniform(rng) - 1.0f) * a; }
+
+/* Random erasing (Zhong et al., 2017): with probability p, noise over one
+ * rectangle of 2-25 % of the image with aspect 0.3-3.3, so the net cannot
+ * rest its decision on a single region. img: height x width bytes. */
+static void erase_rect(float p, nn_rng *rng, int width, int height, uint8_t *img)
+{
+    if (nn_rng_uniform(rng) >= p)
+        return;
+    float area = (0.02f + 0.23f * nn_rng_uniform(rng)) * (float)width * (float)height;
+    float aspect = expf(logf(0.3f) + (logf(3.3f) - logf(0.3f)) * nn_rng_uniform(rng));
+    int w = (int)(sqrtf(area * aspect) + 0.5f), h = (int)(sqrtf(area / aspect) + 0.5f);
+    if (w < 1) w = 1;
+    if (h < 1) h = 1;
+    if (w > width) w = width;
+    if (h > height) h = height;
+    int x0 = (int)(nn_rng_uniform(rng) * (float)(width - w + 1));
+    int y0 = (int)(nn_rng_uniform(rng) * (float)(height - h + 1));
+    if (x0 > width - w) x0 = width - w;
+    if (y0 > height - h) y0 = height - h;
+    for (int y = y0; y < y0 + h; y++)
+        for (int x = x0; x < x0 + w; x++)
+            img[(size_t)y * (size_t)width + (size_t)x] = (uint8_t)(nn_rng_uniform(rng) * 255.999f);
+}
 
 /* in, out: height x width bytes. */
 void ds_augment(const ds_augment_config *cfg, nn_rng *rng, const uint8_t *in, int width, int height,
@@ -60,4 +84,6 @@ void ds_augment(const ds_augment_config *cfg, nn_rng *rng, const uint8_t *in, in
             out[(size_t)y * (size_t)width + (size_t)x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
         }
     }
+    if (cfg->erase > 0)
+        erase_rect(cfg->erase, rng, width, height, out);
 }

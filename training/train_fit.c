@@ -39,6 +39,9 @@ static const char fit_help[] =
     "  --equalize              histogram-equalise each crop (stored in the model)\n"
     "  --crop DX,DY,SCALE      crop geometry relative to the face box (default 0,0,1)\n"
     "  --augment               random flips, rotations, zooms, shifts, lighting\n"
+    "  --erase P               with --augment: with probability P, paint one random\n"
+    "                          rectangle (2-25 %% of the image) with noise, so the net\n"
+    "                          cannot rest on one region (random erasing; default 0)\n"
     "  --flip-average          the model averages its output over each face and its\n"
     "                          mirror image (stored in the model; twice the\n"
     "                          inference cost, validation does not use it)\n"
@@ -120,7 +123,7 @@ typedef struct {
     tr_data data;
     const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
-    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup;
+    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase;
     int has_lr, norm, schedule, step_size, patience, early_stop, bn_batches;
     int class_weights; /* 0 auto, 1 none, 2 balanced */
     nn_crop_geometry crop;
@@ -440,6 +443,10 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
         snprintf(buf, sizeof buf, "%g", (double)o->mixup);
         nn_net_set_meta(net, "mixup", buf);
     }
+    if (o->erase > 0) {
+        snprintf(buf, sizeof buf, "%g", (double)o->erase);
+        nn_net_set_meta(net, "erase", buf);
+    }
     if (val_acc >= 0) {
         snprintf(buf, sizeof buf, "%.4f", val_acc);
         nn_net_set_meta(net, "val_accuracy", buf);
@@ -474,6 +481,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"face-cache", required_argument, 0, 'F'}, {"bn-recalibrate", required_argument, 0, 'B'},
         {"flip-average", no_argument, 0, 'M'},  {"ema", required_argument, 0, 'm'},
         {"label-smoothing", required_argument, 0, 'y'}, {"mixup", required_argument, 0, 'X'},
+        {"erase", required_argument, 0, 'U'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -555,6 +563,10 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
             if (tr_parse_float(optarg, &o->mixup) || !(o->mixup >= 0 && o->mixup <= 100))
                 return tr_usage_error(cmd, "--mixup wants a Beta parameter in [0, 100], such as 0.2, not '%s'", optarg);
             break;
+        case 'U':
+            if (tr_parse_float(optarg, &o->erase) || !(o->erase >= 0 && o->erase <= 1))
+                return tr_usage_error(cmd, "--erase wants a probability in [0, 1], such as 0.5, not '%s'", optarg);
+            break;
         case 'e':
             if (tr_parse_int(optarg, 1, MAX_EPOCHS, &o->epochs))
                 return tr_usage_error(cmd, "--epochs wants 1 to %d, not '%s'", MAX_EPOCHS, optarg);
@@ -620,6 +632,8 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         return tr_usage_error(cmd, "no --data given");
     if (!o->out)
         return tr_usage_error(cmd, "no --out MODEL given");
+    if (o->erase > 0 && !o->augment)
+        return tr_usage_error(cmd, "--erase is part of the augmentation; give --augment too");
     {
         /* fail now rather than after an hour of training */
         char dir[4096];
@@ -772,6 +786,8 @@ int tr_cmd_fit(int argc, char **argv)
              n_train, n_val, o.augment, (int)spec.norm, (double)spec.crop.dx, (double)spec.crop.dy,
              (double)spec.crop.scale, spec.equalize, o.schedule, (double)o.gamma, o.threads, balanced,
              o.bn_batches, (double)o.ema, (double)o.label_smoothing, (double)o.mixup);
+    if (o.erase > 0) /* appended only when on, so older checkpoints still match */
+        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|erase %g", (double)o.erase);
     uint64_t cfg_hash = fnv64(0xcbf29ce484222325ull, cfgtext, strlen(cfgtext));
 
     char ckpt[4200];
@@ -811,6 +827,7 @@ int tr_cmd_fit(int argc, char **argv)
 
     ds_augment_config acfg;
     ds_augment_defaults(&acfg);
+    acfg.erase = o.erase;
     int tty = isatty(2) && !o.quiet;
     int n_batches = (n_train + o.batch - 1) / o.batch;
     if (!o.quiet)

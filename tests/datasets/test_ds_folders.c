@@ -1,7 +1,8 @@
 /* test_ds_folders.c - class folders built here: labels from folder names (and
  * the --positive override), a corrupt JPEG reported with its path and
  * skipped and counted (fatal when strict), the person split, missing and
- * empty folders; and augmentation: seeded, repeatable, identity when off. */
+ * empty folders; and augmentation: seeded, repeatable, identity when off,
+ * random erasing confined to one rectangle. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,54 @@ static void test_augment(void)
     CHECK(flipped > 2 && flipped < 14);
 }
 
+/* Random erasing changes one rectangle of the augmented image and nothing
+ * else, at about the asked rate, and leaves the other draws' stream alone. */
+static void test_erase(void)
+{
+    enum { W = 48, H = 40 };
+    uint8_t in[W * H], plain[W * H], erased[W * H];
+    for (int i = 0; i < W * H; i++)
+        in[i] = (uint8_t)((i * 37) ^ (i >> 5));
+    ds_augment_config cfg, ecfg;
+    ds_augment_defaults(&cfg);
+    CHECKF(cfg.erase == 0, "erasing is on by default (%g)", (double)cfg.erase);
+    ecfg = cfg;
+    ecfg.erase = 1;
+    int hit = 0;
+    for (int k = 0; k < 50; k++) {
+        nn_rng r1, r2;
+        nn_rng_seed(&r1, 100 + (uint64_t)k);
+        nn_rng_seed(&r2, 100 + (uint64_t)k);
+        ds_augment(&cfg, &r1, in, W, H, plain);
+        ds_augment(&ecfg, &r2, in, W, H, erased);
+        int x0 = W, y0 = H, x1 = -1, y1 = -1;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                if (plain[y * W + x] != erased[y * W + x]) {
+                    x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                    y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+                }
+        if (x1 < 0)
+            continue;
+        hit++;
+        /* the differing pixels fit in one rectangle of at most 25 % (plus rounding) */
+        int area = (x1 - x0 + 1) * (y1 - y0 + 1);
+        CHECKF(area <= W * H / 4 + W + H, "seed %d: erased box %dx%d is over a quarter", k,
+               x1 - x0 + 1, y1 - y0 + 1);
+    }
+    CHECKF(hit == 50, "probability 1 erased %d of 50 images", hit);
+    /* probability 0.3 and nothing else on: about 30 of 100 images change */
+    nn_rng r;
+    nn_rng_seed(&r, 9);
+    int changed = 0;
+    for (int k = 0; k < 100; k++) {
+        ds_augment_config off = {.erase = 0.3f};
+        ds_augment(&off, &r, in, W, H, erased);
+        changed += memcmp(erased, in, sizeof in) != 0;
+    }
+    CHECKF(changed >= 15 && changed <= 45, "probability 0.3 erased %d of 100 images", changed);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -224,6 +273,7 @@ int main(void)
     }
     test_person_names();
     test_augment();
+    test_erase();
     test_folders();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

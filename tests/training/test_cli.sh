@@ -43,6 +43,8 @@ if [ "$WHAT" = args ]; then
     expect 2 "--label-smoothing wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --label-smoothing -0.1
     expect 2 "--schedule is none, step, plateau or cosine" "$ST" fit --data smiles:/x --out "$T/m.nnm" --schedule linear
     expect 2 "--mixup wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --mixup -1
+    expect 2 "--erase wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --augment --erase 1.5
+    expect 2 "give --augment too" "$ST" fit --data smiles:/x --out "$T/m.nnm" --erase 0.5
     expect 2 "--lr wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --lr -1
     expect 2 "--crop wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --crop 1,2
     expect 2 "unknown option '--frobnicate'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --frobnicate
@@ -167,6 +169,13 @@ cmp -s "$T/h.nnm" "$T/l.nnm" && bad "--mixup 0.4 made the same model as no mixup
 cmp -s "$T/l.nnm" "$T/j.nnm" && bad "--ema 0.9 saved the same model as no averaging"
 "$ST" fit $AV --out "$T/k.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/k.err"
 [ $? -eq 1 ] && grep -qE "other data or options|averaged" "$T/k.err" || bad "an --ema resume from a plain checkpoint was not refused"
+# random erasing: changes the model, resumes bit-exactly, is part of the options
+"$ST" fit $BN --augment --out "$T/m.nnm" || bad "fit m (--augment) failed"
+"$ST" fit $BN --augment --erase 0.5 --out "$T/n.nnm" || bad "fit n (--erase 0.5) failed"
+cmp -s "$T/m.nnm" "$T/n.nnm" && bad "--erase 0.5 made the same model as --augment alone"
+resume_matches --erase "$T/n.nnm" "$T/o.nnm" 5 $BN --augment --erase 0.5
+"$ST" fit $BN --augment --erase 0.5 --out "$T/p.nnm" --resume "$T/m.nnm.ckpt" 2>"$T/p.err"
+[ $? -eq 1 ] && grep -q "other data or options" "$T/p.err" || bad "an --erase resume from a checkpoint without it was not refused"
 # a checkpoint of other options is refused
 "$ST" fit $COMMON --epochs 3 --lr 0.01 --out "$T/d.nnm" --resume "$T/b.nnm.ckpt" 2>"$T/d.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/d.err" || bad "a mismatched resume was not refused"
