@@ -122,6 +122,7 @@ typedef struct {
     ds_detect_fn detect;       /* required for sources with "detect" */
     void *detect_ctx;
     int max_per_split;         /* 0: all; else keep the first N of each split (tests) */
+    int keep_names;            /* fill ds_set.names (for per-image reports) */
 } ds_load_options;
 
 /* Images of one size (spec->width x spec->height bytes each). */
@@ -133,6 +134,8 @@ typedef struct {
     int *labels;     /* n */
     uint8_t *split;  /* n: DS_TRAIN or DS_TEST */
     uint32_t *group; /* n: person hash where known (split by person), else 0 */
+    char **names;    /* n (NULL unless loaded with keep_names): the image's file,
+                      * or ARRAY[i] for an image inside an array file */
     int n_skipped;   /* corrupt images skipped */
     int n_noface;    /* photos where no face was found (skipped) */
 } ds_set;

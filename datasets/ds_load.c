@@ -158,6 +158,10 @@ void ds_set_free(ds_set *s)
     free(s->labels);
     free(s->split);
     free(s->group);
+    if (s->names)
+        for (int i = 0; i < s->n; i++)
+            free(s->names[i]);
+    free(s->names);
     memset(s, 0, sizeof *s);
 }
 
@@ -194,8 +198,24 @@ static ds_status set_reserve(ds_set *s, int more)
     if (!g)
         return DS_ERR_NOMEM;
     s->group = g;
+    if (s->names) {
+        char **nm = realloc(s->names, (size_t)cap * sizeof *nm);
+        if (!nm)
+            return DS_ERR_NOMEM;
+        s->names = nm;
+    }
     s->cap = cap;
     return DS_OK;
+}
+
+/* Starts the names array the first time a load asks for names; images
+ * loaded before without them get NULL. */
+static ds_status names_start(ds_set *s)
+{
+    if (s->names)
+        return DS_OK;
+    s->names = calloc((size_t)(s->cap ? s->cap : 1), sizeof *s->names);
+    return s->names ? DS_OK : DS_ERR_NOMEM;
 }
 
 uint32_t ds_person_hash(const char *person)
@@ -256,7 +276,7 @@ static ds_status add_grey(loader *L, const uint8_t *grey, int w, int h, int stri
                           const char *origin)
 {
     ds_set *s = L->s;
-    if (set_reserve(s, 1)) {
+    if ((L->opt->keep_names && names_start(s)) || set_reserve(s, 1)) {
         ds_err(L->err, L->errlen, "%s: out of memory", origin);
         return DS_ERR_NOMEM;
     }
@@ -267,6 +287,13 @@ static ds_status add_grey(loader *L, const uint8_t *grey, int w, int h, int stri
     if (st != NN_OK) {
         ds_err(L->err, L->errlen, "%s: cannot cut the face crop (%s)", origin, nn_status_str(st));
         return DS_ERR_ARG;
+    }
+    if (s->names) {
+        s->names[s->n] = L->opt->keep_names ? strdup(origin) : NULL;
+        if (L->opt->keep_names && !s->names[s->n]) {
+            ds_err(L->err, L->errlen, "%s: out of memory", origin);
+            return DS_ERR_NOMEM;
+        }
     }
     s->labels[s->n] = label;
     s->split[s->n] = (uint8_t)split;

@@ -29,6 +29,7 @@ typedef struct {
     int n;
     int strict;
     int limit; /* --limit N: at most N images per split and class (quick runs) */
+    int keep_names; /* the loaded set names each image (eval --predictions) */
 } tr_data;
 
 int tr_data_add(tr_data *d, const char *text, const char *cmd);

@@ -139,7 +139,8 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
             }
         }
         ds_load_options o = {.spec = spec, .splits = splits, .strict = d->strict, .log = stderr,
-                             .detect = tr_detect, .detect_ctx = det, .max_per_split = d->limit};
+                             .detect = tr_detect, .detect_ctx = det, .max_per_split = d->limit,
+                             .keep_names = d->keep_names};
         int before = s->n, skipped = s->n_skipped, noface = s->n_noface, pos = ds_count(s, -1, 1);
         double t0 = tr_now();
         ds_status st = ds_load(&d->src[i], &o, s, err, sizeof err);

@@ -2,6 +2,7 @@
  * recall, F1, ROC AUC and the confusion matrix of a saved model on a split. */
 #include <getopt.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,9 @@ static const char eval_help[] =
     "                          the averaging buys)\n"
     "  --json                  print one JSON object (accuracy, balanced_accuracy,\n"
     "                          precision, recall, f1, auc, n, confusion, ...)\n"
+    "  --predictions FILE      also write one CSV row an image (written atomically):\n"
+    "                          image,label,predicted and the probability of smiling\n"
+    "                          (or p0..pN-1 for more classes), to look at the misses\n"
     "\n"
     "For two classes the positive class is 'smiling' and the threshold 0.5;\n"
     "for more, precision, recall and F1 are macro averages and AUC is the mean\n"
@@ -179,6 +183,69 @@ int tr_predict(const nn_net *net, const ds_set *s, const int *idx, int n, float 
     return 0;
 }
 
+static void csv_field(FILE *fp, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+/* path: image,label,predicted,probability (or p0..pN-1) for each image of s,
+ * probs n x n_out; written atomically. */
+static int write_predictions(const char *path, const ds_set *s, const float *probs, int n_out)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *fp = open_memstream(&text, &size);
+    if (!fp) {
+        tr_error("%s: out of memory", path);
+        return -1;
+    }
+    fputs("image,label,predicted", fp);
+    if (n_out == 1)
+        fputs(",probability", fp);
+    else
+        for (int c = 0; c < n_out; c++)
+            fprintf(fp, ",p%d", c);
+    fputc('\n', fp);
+    for (int i = 0; i < s->n; i++) {
+        const float *p = probs + (size_t)i * (size_t)n_out;
+        int pred = 0;
+        if (n_out == 1)
+            pred = p[0] >= 0.5f;
+        else
+            for (int c = 1; c < n_out; c++)
+                if (p[c] > p[pred])
+                    pred = c;
+        csv_field(fp, s->names && s->names[i] ? s->names[i] : "");
+        fprintf(fp, ",%d,%d", s->labels[i], pred);
+        for (int c = 0; c < n_out; c++)
+            fprintf(fp, ",%.6f", (double)p[c]);
+        fputc('\n', fp);
+    }
+    if (fclose(fp) || !text) {
+        free(text);
+        tr_error("%s: out of memory", path);
+        return -1;
+    }
+    nn_error e = {{0}};
+    int rc = 0;
+    if (nn_write_file_atomic(path, text, size, &e)) {
+        tr_error("%s", e.msg);
+        rc = -1;
+    }
+    free(text);
+    return rc;
+}
+
 static void json_num(const char *key, double v, int last)
 {
     if (isnan(v))
@@ -194,9 +261,10 @@ int tr_cmd_eval(int argc, char **argv)
         {"split", required_argument, 0, 's'}, {"positive", required_argument, 0, 'P'},
         {"strict", no_argument, 0, 'S'},      {"limit", required_argument, 0, 'L'},
         {"json", no_argument, 0, 'j'},        {"face-cache", required_argument, 0, 'F'},
-        {"single-view", no_argument, 0, 'V'}, {"help", no_argument, 0, 'h'},
+        {"single-view", no_argument, 0, 'V'}, {"predictions", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *cmd = "eval", *model = NULL, *positives = NULL, *split_name = "test";
+    const char *cmd = "eval", *model = NULL, *positives = NULL, *split_name = "test", *predictions = NULL;
     tr_data data;
     memset(&data, 0, sizeof data);
     int json = 0, single_view = 0, splits = DS_LOAD_TEST, c;
@@ -222,6 +290,7 @@ int tr_cmd_eval(int argc, char **argv)
             break;
         case 'j': json = 1; break;
         case 'V': single_view = 1; break;
+        case 'p': predictions = optarg; break;
         case 'F': tr_face_cache_path = optarg; break;
         case ':': return tr_usage_error(cmd, "%s needs a value", argv[optind - 1]);
         default: return tr_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -256,6 +325,7 @@ int tr_cmd_eval(int argc, char **argv)
         nn_net_free(net);
         return TR_EXIT_FAIL;
     }
+    data.keep_names = predictions != NULL;
     ds_set s;
     if (tr_data_load(&data, nn_net_input(net), splits, &s)) {
         nn_net_free(net);
@@ -278,6 +348,8 @@ int tr_cmd_eval(int argc, char **argv)
     if (tr_predict(net, &s, idx, s.n, probs))
         goto done;
     double dt = tr_now() - t0;
+    if (predictions && write_predictions(predictions, &s, probs, n_out))
+        goto done;
     tr_metrics m;
     tr_metrics_compute(probs, n_out, s.labels, s.n, n_classes, &m);
     char desc[4096];

@@ -3,10 +3,11 @@
 # message), a short fit producing a loadable model, eval --json keys, and
 # bit-exact resumption (after an epoch, and after an interruption mid-epoch).
 # --positive on FER2013, and resumption with batchnorm recalibration.
-# Usage: test_cli.sh SMILE_TRAIN [args|fit|resume]
+# Usage: test_cli.sh SMILE_TRAIN [args|fit|resume] [SHIPPED_MODEL (fit)]
 set -u
 ST=$1
 WHAT=${2:-args}
+SHIPPED=${3:-}
 # cairo's text drawing leaves fontconfig's caches allocated at exit: not ours.
 LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export LSAN_OPTIONS
@@ -95,6 +96,26 @@ if [ "$WHAT" = fit ]; then
     grep -q '"n": 80,' "$T/eval.json" || bad "eval should see 40+40 test images: $(cat "$T/eval.json")"
     acc=$(sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$T/eval.json" | head -1)
     [ -n "$acc" ] || bad "no accuracy number"
+    # --predictions: a row an image, named by its file, agreeing with the
+    # metrics (the shipped model, whose probabilities spread over both sides)
+    [ -f "$SHIPPED" ] || bad "no shipped model given: '$SHIPPED'"
+    "$ST" eval --model "$SHIPPED" --data "smiles:$SMILES" --limit 40 --json >"$T/eval1.json" 2>/dev/null
+    "$ST" eval --model "$SHIPPED" --data "smiles:$SMILES" --limit 40 --json \
+        --predictions "$T/pred.csv" >"$T/eval2.json" 2>/dev/null || bad "eval --predictions failed"
+    cmp -s "$T/eval1.json" "$T/eval2.json" || bad "--predictions changed the metrics"
+    acc=$(sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$T/eval2.json" | head -1)
+    awk -F, 'NR > 1 && $4 < 0.5 { lo++ } NR > 1 && $4 >= 0.5 { hi++ } END { exit !(lo > 5 && hi > 5) }' \
+        "$T/pred.csv" || bad "the shipped model's probabilities do not spread over 0.5"
+    [ "$(head -1 "$T/pred.csv")" = "image,label,predicted,probability" ] ||
+        bad "predictions header: $(head -1 "$T/pred.csv")"
+    [ "$(wc -l <"$T/pred.csv")" -eq 81 ] || bad "predictions should have 80 rows"
+    awk -F, 'NR > 1 && !($1 ~ /SMILEs\/(positives|negatives)\/.*[05]\.jpg$/) { exit 1 }' "$T/pred.csv" ||
+        bad "predictions name files outside the test split: $(sed -n 2p "$T/pred.csv")"
+    csv_acc=$(awk -F, 'NR > 1 { n++; hit += ($2 == $3); if (($4 >= 0.5) != $3) bad = 1 }
+        END { if (bad) print "threshold"; else printf "%.6f", hit / n }' "$T/pred.csv")
+    [ "$csv_acc" = "$acc" ] || bad "accuracy from predictions.csv $csv_acc, eval says $acc"
+    expect 1 "/nonexistent/dir/p.csv" "$ST" eval --model "$SHIPPED" --data "smiles:$SMILES" --limit 4 \
+        --predictions /nonexistent/dir/p.csv
     "$ST" eval --model "$T/m.nnm" --data "smiles:$SMILES" --limit 20 >"$T/eval.txt" 2>&1 \
         || bad "plain eval failed"
     grep -q "ROC AUC" "$T/eval.txt" || bad "plain eval lacks ROC AUC"
