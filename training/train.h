@@ -85,4 +85,16 @@ int tr_cmd_boxes(int argc, char **argv);
 extern volatile int tr_interrupted;
 void tr_install_sigint(void);
 
+/* Batch transforms of fit (train_batch.c). x: n x in_size floats.
+ * Mixup: each image becomes m * itself + (1 - m) * a random other image of
+ * the batch, m ~ Beta(alpha, alpha); labels_b and mix say how its target
+ * blends. scratch: the size of x; perm: n ints. */
+void tr_mix_batch(float *x, const int *labels, int n, size_t in_size, float alpha, nn_rng *rng,
+                  float *scratch, int *labels_b, float *mix, int *perm);
+/* Loss truncation: drops the share `share` of the batch with the largest loss
+ * under tr's current weights (eval mode), compacting x and labels in order.
+ * probs: n x n_out, losses: n, dropped: n scratch. Returns the count kept. */
+int tr_drop_hardest(nn_trainer *tr, float *x, int *labels, int n, size_t in_size, int n_out,
+                    float share, float *probs, float *losses, unsigned char *dropped);
+
 #endif /* TRAIN_H */

@@ -60,6 +60,11 @@ static const char fit_help_optimisation[] =
     "  --label-smoothing X     train towards 1 - X/2 and X/2 instead of 1 and 0\n"
     "                          (softmax: 1 - X + X/K and X/K), so mislabelled\n"
     "                          images pull less (default 0)\n"
+    "  --drop-hardest F        after --drop-warmup epochs, leave the share F of each\n"
+    "                          batch with the largest loss out of the update (those\n"
+    "                          are mostly mislabelled; loss truncation; e.g. 0.05;\n"
+    "                          one extra forward pass a batch; default 0: off)\n"
+    "  --drop-warmup N         epochs trained on every image first (default 2)\n"
     "  --mixup ALPHA           train on blends of two images of the batch, m * a +\n"
     "                          (1 - m) * b with m ~ Beta(ALPHA, ALPHA) per image,\n"
     "                          towards the same blend of their labels (e.g. 0.2;\n"
@@ -123,7 +128,8 @@ typedef struct {
     tr_data data;
     const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
-    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase;
+    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase, drop_hardest;
+    int drop_warmup;
     int has_lr, norm, schedule, step_size, patience, early_stop, bn_batches;
     int class_weights; /* 0 auto, 1 none, 2 balanced */
     nn_crop_geometry crop;
@@ -277,27 +283,6 @@ static void evaluate(nn_trainer *tr, const nn_input_spec *spec, const ds_set *s,
 
 /* CPU time of the whole process: with one thread, the work of the pass
  * however busy the machine is. */
-/* Mixup: each image becomes m * itself + (1 - m) * a random other image of
- * the batch, m ~ Beta(alpha, alpha); labels_b and mix say how its target
- * blends. x: n x in_size; scratch: the same size; perm: n ints. */
-static void mix_batch(float *x, const int *labels, int n, size_t in_size, float alpha, nn_rng *rng,
-                      float *scratch, int *labels_b, float *mix, int *perm)
-{
-    memcpy(scratch, x, (size_t)n * in_size * sizeof *x);
-    for (int i = 0; i < n; i++)
-        perm[i] = i;
-    nn_rng_shuffle(rng, perm, (size_t)n);
-    for (int i = 0; i < n; i++) {
-        float m = nn_rng_beta(rng, alpha, alpha);
-        const float *b = scratch + (size_t)perm[i] * in_size;
-        float *a = x + (size_t)i * in_size;
-        for (size_t k = 0; k < in_size; k++)
-            a[k] = m * a[k] + (1.0f - m) * b[k];
-        labels_b[i] = labels[perm[i]];
-        mix[i] = m;
-    }
-}
-
 static double cpu_now(void)
 {
     struct timespec ts;
@@ -447,6 +432,10 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
         snprintf(buf, sizeof buf, "%g", (double)o->erase);
         nn_net_set_meta(net, "erase", buf);
     }
+    if (o->drop_hardest > 0) {
+        snprintf(buf, sizeof buf, "%g after %d epochs", (double)o->drop_hardest, o->drop_warmup);
+        nn_net_set_meta(net, "drop_hardest", buf);
+    }
     if (val_acc >= 0) {
         snprintf(buf, sizeof buf, "%.4f", val_acc);
         nn_net_set_meta(net, "val_accuracy", buf);
@@ -481,7 +470,8 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"face-cache", required_argument, 0, 'F'}, {"bn-recalibrate", required_argument, 0, 'B'},
         {"flip-average", no_argument, 0, 'M'},  {"ema", required_argument, 0, 'm'},
         {"label-smoothing", required_argument, 0, 'y'}, {"mixup", required_argument, 0, 'X'},
-        {"erase", required_argument, 0, 'U'},
+        {"erase", required_argument, 0, 'U'},   {"drop-hardest", required_argument, 0, 'H'},
+        {"drop-warmup", required_argument, 0, 'W'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -494,6 +484,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
     o->gamma = 0.5f;
     o->step_size = 5;
     o->patience = 2;
+    o->drop_warmup = 2;
     o->norm = -1;
     o->crop = (nn_crop_geometry){0, 0, 1};
     const char *positives = NULL;
@@ -566,6 +557,14 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         case 'U':
             if (tr_parse_float(optarg, &o->erase) || !(o->erase >= 0 && o->erase <= 1))
                 return tr_usage_error(cmd, "--erase wants a probability in [0, 1], such as 0.5, not '%s'", optarg);
+            break;
+        case 'H':
+            if (tr_parse_float(optarg, &o->drop_hardest) || !(o->drop_hardest >= 0 && o->drop_hardest < 0.5f))
+                return tr_usage_error(cmd, "--drop-hardest wants a share in [0, 0.5), such as 0.05, not '%s'", optarg);
+            break;
+        case 'W':
+            if (tr_parse_int(optarg, 0, MAX_EPOCHS, &o->drop_warmup))
+                return tr_usage_error(cmd, "--drop-warmup wants a count of epochs >= 0, not '%s'", optarg);
             break;
         case 'e':
             if (tr_parse_int(optarg, 1, MAX_EPOCHS, &o->epochs))
@@ -677,8 +676,9 @@ int tr_cmd_fit(int argc, char **argv)
     fit_state *st = calloc(1, sizeof *st);
     ds_set s;
     int *idx = NULL, *train_idx = NULL, *val_idx = NULL, *labels = NULL;
-    float *x = NULL, *probs = NULL, *xmix = NULL, *mix = NULL;
+    float *x = NULL, *probs = NULL, *xmix = NULL, *mix = NULL, *losses = NULL;
     int *labels_b = NULL, *perm = NULL;
+    unsigned char *dropped = NULL;
     uint8_t *tmp = NULL;
     nn_trainer *tr = NULL;
     ds_set_init(&s);
@@ -776,6 +776,12 @@ int tr_cmd_fit(int argc, char **argv)
         if (!xmix || !labels_b || !mix || !perm)
             goto nomem;
     }
+    if (o.drop_hardest > 0) {
+        losses = malloc((size_t)o.batch * sizeof *losses);
+        dropped = malloc((size_t)o.batch);
+        if (!losses || !dropped)
+            goto nomem;
+    }
     if (!x || !labels || !probs || !tmp)
         goto nomem;
 
@@ -786,8 +792,12 @@ int tr_cmd_fit(int argc, char **argv)
              n_train, n_val, o.augment, (int)spec.norm, (double)spec.crop.dx, (double)spec.crop.dy,
              (double)spec.crop.scale, spec.equalize, o.schedule, (double)o.gamma, o.threads, balanced,
              o.bn_batches, (double)o.ema, (double)o.label_smoothing, (double)o.mixup);
-    if (o.erase > 0) /* appended only when on, so older checkpoints still match */
+    /* appended only when on, so older checkpoints still match */
+    if (o.erase > 0)
         snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|erase %g", (double)o.erase);
+    if (o.drop_hardest > 0)
+        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|drop %g %d",
+                 (double)o.drop_hardest, o.drop_warmup);
     uint64_t cfg_hash = fnv64(0xcbf29ce484222325ull, cfgtext, strlen(cfgtext));
 
     char ckpt[4200];
@@ -861,10 +871,12 @@ int tr_cmd_fit(int argc, char **argv)
             int off = b * o.batch;
             int nb = n_train - off < o.batch ? n_train - off : o.batch;
             fill_batch(&spec, &s, idx + off, nb, o.augment, &acfg, &st->aug_rng, tmp, x, labels);
+            if (o.drop_hardest > 0 && ep > o.drop_warmup)
+                nb = tr_drop_hardest(tr, x, labels, nb, px, n_out, o.drop_hardest, probs, losses, dropped);
             int hits = 0;
             float loss;
             if (o.mixup > 0) {
-                mix_batch(x, labels, nb, px, o.mixup, &st->aug_rng, xmix, labels_b, mix, perm);
+                tr_mix_batch(x, labels, nb, px, o.mixup, &st->aug_rng, xmix, labels_b, mix, perm);
                 loss = nn_trainer_step_mixed(tr, x, labels, labels_b, mix, nb, &hits);
             } else {
                 loss = nn_trainer_step(tr, x, labels, nb, &hits);
@@ -1015,6 +1027,8 @@ done:
     free(x);
     free(labels);
     free(probs);
+    free(losses);
+    free(dropped);
     free(tmp);
     free(xmix);
     free(labels_b);

@@ -46,6 +46,8 @@ if [ "$WHAT" = args ]; then
     expect 2 "--mixup wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --mixup -1
     expect 2 "--erase wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --augment --erase 1.5
     expect 2 "give --augment too" "$ST" fit --data smiles:/x --out "$T/m.nnm" --erase 0.5
+    expect 2 "--drop-hardest wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --drop-hardest 0.5
+    expect 2 "--drop-warmup wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --drop-warmup -1
     expect 2 "--lr wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --lr -1
     expect 2 "--crop wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --crop 1,2
     expect 2 "unknown option '--frobnicate'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --frobnicate
@@ -197,6 +199,19 @@ cmp -s "$T/m.nnm" "$T/n.nnm" && bad "--erase 0.5 made the same model as --augmen
 resume_matches --erase "$T/n.nnm" "$T/o.nnm" 5 $BN --augment --erase 0.5
 "$ST" fit $BN --augment --erase 0.5 --out "$T/p.nnm" --resume "$T/m.nnm.ckpt" 2>"$T/p.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/p.err" || bad "an --erase resume from a checkpoint without it was not refused"
+# loss truncation: after the warm-up it changes the weights, and resumes
+# bit-exactly; a warm-up as long as the run gives the plain weights (the
+# files differ only in the metadata naming the option, so compare predictions)
+predict() { "$ST" eval --model "$1" --data "smiles:$SMILES" --limit 20 --predictions "$2" >/dev/null 2>&1; }
+"$ST" fit $BN --drop-hardest 0.25 --drop-warmup 1 --out "$T/q.nnm" || bad "fit q (--drop-hardest) failed"
+"$ST" fit $BN --drop-hardest 0.25 --drop-warmup 2 --out "$T/s.nnm" || bad "fit s (warm-up 2) failed"
+predict "$T/e.nnm" "$T/e.csv" && predict "$T/q.nnm" "$T/q.csv" && predict "$T/s.nnm" "$T/s.csv" ||
+    bad "eval --predictions of e, q, s failed"
+cmp -s "$T/e.csv" "$T/q.csv" && bad "--drop-hardest 0.25 gave the same predictions as plain training"
+cmp -s "$T/e.csv" "$T/s.csv" || bad "--drop-hardest with a warm-up as long as the run changed the weights"
+resume_matches --drop-hardest "$T/q.nnm" "$T/r.nnm" 4 $BN --drop-hardest 0.25 --drop-warmup 1
+"$ST" fit $BN --drop-hardest 0.25 --drop-warmup 1 --out "$T/t.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/t.err"
+[ $? -eq 1 ] && grep -q "other data or options" "$T/t.err" || bad "a --drop-hardest resume from a plain checkpoint was not refused"
 # a checkpoint of other options is refused
 "$ST" fit $COMMON --epochs 3 --lr 0.01 --out "$T/d.nnm" --resume "$T/b.nnm.ckpt" 2>"$T/d.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/d.err" || bad "a mismatched resume was not refused"

@@ -1,0 +1,58 @@
+/* test_batch.c - loss truncation drops exactly the highest-loss images of a
+ * batch and keeps the rest in order, on a one-input net whose losses are
+ * worked out by hand; shares that round to nothing change nothing. */
+#include <string.h>
+
+#include "train.h"
+
+#include "../test_check.h"
+
+int main(void)
+{
+    nn_net *net = NULL;
+    nn_error e = {{0}};
+    REQUIRE(!nn_net_from_text("input 1 1 1\nflatten\ndense 1\nsigmoid\n", "test", &net, &e), "%s", e.msg);
+    REQUIRE(nn_net_n_params(net) == 2, "%zu parameters", nn_net_n_params(net));
+    /* weight and bias both 3, whatever their order: p = sigmoid(3x + 3) */
+    nn_net_params(net)[0] = nn_net_params(net)[1] = 3.0f;
+    nn_trainer_config tcfg = {.max_batch = 8, .threads = 1};
+    nn_opt_config ocfg;
+    nn_opt_defaults(NN_OPT_SGD, &ocfg);
+    nn_trainer *tr = NULL;
+    REQUIRE(!nn_trainer_new(net, &tcfg, &ocfg, &tr, &e), "%s", e.msg);
+
+    /* losses -log p (label 1) or -log(1 - p) (label 0):
+     * 0.5: 0.011, -2: 3.05, 1 (label 0): 6.0, -1: 0.69, 2: 0.0003,
+     * 0: 0.049, -0.5: 0.20, 1.5 (label 0): 7.5 -> indices 7 and 2 go */
+    const float x0[8] = {0.5f, -2, 1, -1, 2, 0, -0.5f, 1.5f};
+    const int y0[8] = {1, 1, 0, 1, 1, 1, 1, 0};
+    float x[8], probs[8], losses[8];
+    int y[8];
+    unsigned char dropped[8];
+    memcpy(x, x0, sizeof x);
+    memcpy(y, y0, sizeof y);
+    int kept = tr_drop_hardest(tr, x, y, 8, 1, 1, 0.25f, probs, losses, dropped);
+    CHECKF(kept == 6, "a quarter of 8 should leave 6, not %d", kept);
+    const float want_x[6] = {0.5f, -2, -1, 2, 0, -0.5f};
+    for (int i = 0; i < 6 && kept == 6; i++) {
+        CHECKF(x[i] == want_x[i], "kept image %d is %g, expected %g", i, (double)x[i], (double)want_x[i]);
+        CHECKF(y[i] == 1, "kept label %d is %d, expected 1", i, y[i]);
+    }
+    /* the same batch, one image in 8 (0.125 rounds to 1): only 1.5 goes */
+    memcpy(x, x0, sizeof x);
+    memcpy(y, y0, sizeof y);
+    kept = tr_drop_hardest(tr, x, y, 8, 1, 1, 0.125f, probs, losses, dropped);
+    CHECKF(kept == 7 && x[2] == 1.0f && y[2] == 0 && x[6] == -0.5f, "dropping one kept %d: x[2] %g x[6] %g",
+           kept, (double)x[2], (double)x[6]);
+    /* a share that rounds to no image leaves the batch as it was */
+    memcpy(x, x0, sizeof x);
+    memcpy(y, y0, sizeof y);
+    kept = tr_drop_hardest(tr, x, y, 8, 1, 1, 0.05f, probs, losses, dropped);
+    CHECKF(kept == 8 && !memcmp(x, x0, sizeof x) && !memcmp(y, y0, sizeof y), "share 0.05 of 8 changed the batch");
+    /* the weights are only read */
+    CHECK(nn_net_params(net)[0] == 3.0f && nn_net_params(net)[1] == 3.0f);
+
+    nn_trainer_free(tr);
+    nn_net_free(net);
+    return test_done("train-batch");
+}
