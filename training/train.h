@@ -55,6 +55,12 @@ typedef struct {
     long confusion[10][10]; /* [true][predicted] */
 } tr_metrics;
 
+/* One image's outputs p (n_out of them; 1 = a sigmoid): the predicted class
+ * (threshold 0.5, else the first largest), and the probability given to
+ * class `label`. */
+int tr_predicted_class(const float *p, int n_out);
+double tr_label_probability(const float *p, int n_out, int label);
+
 /* probs: n x n_out (n_out 1 = sigmoid). */
 void tr_metrics_compute(const float *probs, int n_out, const int *labels, int n, int n_classes,
                         tr_metrics *m);

@@ -39,7 +39,7 @@ int tr_drop_hardest(nn_trainer *tr, float *x, int *labels, int n, size_t in_size
         return n;
     nn_trainer_eval(tr, x, labels, n, probs);
     for (int i = 0; i < n; i++) {
-        float q = n_out == 1 ? (labels[i] ? probs[i] : 1.0f - probs[i]) : probs[(size_t)i * (size_t)n_out + (size_t)labels[i]];
+        float q = (float)tr_label_probability(probs + (size_t)i * (size_t)n_out, n_out, labels[i]);
         losses[i] = -logf(q > 1e-7f ? q : 1e-7f);
         dropped[i] = 0;
     }

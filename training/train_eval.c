@@ -77,6 +77,22 @@ static double auc_binary(const float *score, const int *is_pos, int n)
     return (rank_sum - (double)npos * (double)(npos + 1) / 2) / ((double)npos * (double)nneg);
 }
 
+int tr_predicted_class(const float *p, int n_out)
+{
+    if (n_out == 1)
+        return p[0] >= 0.5f;
+    int pred = 0;
+    for (int c = 1; c < n_out; c++)
+        if (p[c] > p[pred])
+            pred = c;
+    return pred;
+}
+
+double tr_label_probability(const float *p, int n_out, int label)
+{
+    return n_out == 1 ? (label ? p[0] : 1.0 - p[0]) : p[label];
+}
+
 void tr_metrics_compute(const float *probs, int n_out, const int *labels, int n, int n_classes,
                         tr_metrics *m)
 {
@@ -89,21 +105,10 @@ void tr_metrics_compute(const float *probs, int n_out, const int *labels, int n,
     int *pos = malloc((size_t)(n ? n : 1) * sizeof *pos);
     double loss = 0;
     for (int i = 0; i < n; i++) {
-        int pred;
         const float *p = probs + (size_t)i * (size_t)n_out;
-        if (n_out == 1) {
-            pred = p[0] >= 0.5f;
-            double q = labels[i] ? p[0] : 1 - p[0];
-            loss -= log(q > 1e-7 ? q : 1e-7);
-        } else {
-            pred = 0;
-            for (int c = 1; c < n_out; c++)
-                if (p[c] > p[pred])
-                    pred = c;
-            double q = p[labels[i]];
-            loss -= log(q > 1e-7 ? q : 1e-7);
-        }
-        m->confusion[labels[i]][pred]++;
+        double q = tr_label_probability(p, n_out, labels[i]);
+        loss -= log(q > 1e-7 ? q : 1e-7);
+        m->confusion[labels[i]][tr_predicted_class(p, n_out)]++;
     }
     m->loss = n ? loss / n : 0;
     long hits = 0;
@@ -218,15 +223,8 @@ static int write_predictions(const char *path, const ds_set *s, const float *pro
     fputc('\n', fp);
     for (int i = 0; i < s->n; i++) {
         const float *p = probs + (size_t)i * (size_t)n_out;
-        int pred = 0;
-        if (n_out == 1)
-            pred = p[0] >= 0.5f;
-        else
-            for (int c = 1; c < n_out; c++)
-                if (p[c] > p[pred])
-                    pred = c;
         csv_field(fp, s->names && s->names[i] ? s->names[i] : "");
-        fprintf(fp, ",%d,%d", s->labels[i], pred);
+        fprintf(fp, ",%d,%d", s->labels[i], tr_predicted_class(p, n_out));
         for (int c = 0; c < n_out; c++)
             fprintf(fp, ",%.6f", (double)p[c]);
         fputc('\n', fp);

@@ -264,18 +264,8 @@ static void evaluate(nn_trainer *tr, const nn_input_spec *spec, const ds_set *s,
         int b = n - i < max_batch ? n - i : max_batch;
         fill_batch(spec, s, idx + i, b, 0, NULL, NULL, NULL, x, labels);
         tl += nn_trainer_eval(tr, x, labels, b, probs);
-        for (int k = 0; k < b; k++) {
-            int pred;
-            if (n_out == 1) {
-                pred = probs[k] >= 0.5f;
-            } else {
-                pred = 0;
-                for (int c = 1; c < n_out; c++)
-                    if (probs[k * n_out + c] > probs[k * n_out + pred])
-                        pred = c;
-            }
-            hits += pred == labels[k];
-        }
+        for (int k = 0; k < b; k++)
+            hits += tr_predicted_class(probs + (size_t)k * (size_t)n_out, n_out) == labels[k];
     }
     *loss = n ? tl / n : 0;
     *acc = n ? (double)hits / n : 0;
