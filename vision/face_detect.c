@@ -62,6 +62,19 @@ void face_detect_params_defaults(face_detect_params *p)
     p->max_w = p->max_h = 0;
 }
 
+void face_pad_edges(const uint8_t *grey, int width, int height, int stride, int mx, int my,
+                    uint8_t *out)
+{
+    size_t pw = (size_t)width + 2 * (size_t)mx;
+    for (int y = -my; y < height + my; y++) {
+        const uint8_t *src = grey + (size_t)(y < 0 ? 0 : y >= height ? height - 1 : y) * stride;
+        uint8_t *dst = out + (size_t)(y + my) * pw;
+        memset(dst, src[0], (size_t)mx);
+        memcpy(dst + mx, src, (size_t)width);
+        memset(dst + mx + width, src[width - 1], (size_t)mx);
+    }
+}
+
 const haar_cascade *face_detector_cascade(const face_detector *d) { return d ? d->c : NULL; }
 long face_detector_windows(const face_detector *d) { return d ? d->windows : 0; }
 

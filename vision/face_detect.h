@@ -51,6 +51,13 @@ const haar_cascade *face_detector_cascade(const face_detector *d);
 int face_detect(face_detector *d, const uint8_t *grey, int width, int height, int stride,
                 const face_detect_params *p, face_rect *out, int max_out);
 
+/* out[(height + 2*my) x (width + 2*mx)], rows of width + 2*mx bytes: grey
+ * inside a border of mx columns and my rows that repeats its nearest edge
+ * pixel. A face that fills an image gets the margin the cascade's windows
+ * need, and the border matches how crops clamp at the edge (nn_preprocess). */
+void face_pad_edges(const uint8_t *grey, int width, int height, int stride, int mx, int my,
+                    uint8_t *out);
+
 /* Pre-size the candidate list so later frames do not allocate. 0 or -1. */
 int face_detector_reserve(face_detector *d, int max_candidates);
 

@@ -48,18 +48,12 @@ static void add(stats *s, double dx, double dy, double sc, double bx, double by,
 
 static void measure(stats *s, const uint8_t *img, int w, int h, int stride)
 {
-    int pw = (int)(w * pad + 0.5), ph = (int)(h * pad + 0.5);
-    int ox = (pw - w) / 2, oy = (ph - h) / 2;
+    int ox = (int)(w * (pad - 1) / 2 + 0.5), oy = (int)(h * (pad - 1) / 2 + 0.5);
+    int pw = w + 2 * ox, ph = h + 2 * oy;
     uint8_t *p = malloc((size_t)pw * ph);
     if (!p)
         return;
-    for (int y = 0; y < ph; y++) {
-        int sy = y - oy < 0 ? 0 : y - oy >= h ? h - 1 : y - oy;
-        for (int x = 0; x < pw; x++) {
-            int sx = x - ox < 0 ? 0 : x - ox >= w ? w - 1 : x - ox;
-            p[y * pw + x] = img[sy * stride + sx];
-        }
-    }
+    face_pad_edges(img, w, h, stride, ox, oy, p);
     face_detect_params prm;
     face_detect_params_defaults(&prm);
     prm.min_neighbors = 3;

@@ -33,6 +33,8 @@ struct face_pipeline {
     uint8_t *blocks, *prev;    /* block means of this and the last frame */
     int bw, bh;
     size_t blocks_cap;
+    uint8_t *padded; /* a still with an edge border (scan_padded_still) */
+    size_t padded_cap;
     int since_full;
     int n_last_input;
     face_pipeline_stats stats;
@@ -148,6 +150,7 @@ void face_pipeline_free(face_pipeline *fp)
     nn_ctx_free(fp->ctx);
     free(fp->blocks);
     free(fp->prev);
+    free(fp->padded);
     free(fp);
 }
 
@@ -203,11 +206,15 @@ void face_config_detect_params(const face_config *cfg, face_detect_params *p)
 }
 
 
+/* The whole image, for faces of at least min_face pixels (the configured
+ * minimum if larger). The boxes move by -shift: the border of a padded still. */
 static int full_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
-                     face_box *dets, int max)
+                     int min_face, int shift, face_box *dets, int max)
 {
     face_detect_params p;
     face_config_detect_params(&fp->cfg, &p);
+    if (p.min_w < min_face)
+        p.min_w = p.min_h = min_face;
     face_rect r[MAX_DETS];
     int n = face_detect(fp->det, grey, w, h, stride, &p, r, MAX_DETS);
     fp->stats.full_scans++;
@@ -217,10 +224,43 @@ static int full_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int s
     if (n > max)
         n = max;
     for (int i = 0; i < n; i++) {
-        face_box b = {(float)r[i].x, (float)r[i].y, (float)r[i].w, (float)r[i].h};
+        face_box b = {(float)(r[i].x - shift), (float)(r[i].y - shift), (float)r[i].w,
+                      (float)r[i].h};
         dets[i] = b;
     }
     return n;
+}
+
+/* A photo that the face fills (a passport photo, a data set's crop) leaves
+ * the cascade's windows no margin around the face, and nothing is found. So
+ * a still without a face, at most twice as long as wide, is scanned once
+ * more inside a border of 3/8 of its longer side that repeats its edge
+ * pixels, for faces at least half its shorter side (a scene photo gains no
+ * small false faces). The neighbour threshold stays the configured one: 3
+ * instead of 5 found 3 % more of SMILEsmileD's crops, but also 6 new false
+ * faces in 104 icons and diagrams instead of 3. Crops clamp at the edge the
+ * same way, so a box that reaches past the photo is scored on the photo
+ * itself. Returns the boxes in photo coordinates, or -1. */
+#define STILL_BORDER 0.375f
+static int scan_padded_still(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
+                             face_box *dets, int max)
+{
+    int shorter = w < h ? w : h, longer = w > h ? w : h;
+    if (shorter < 24 || longer > 2 * shorter)
+        return 0; /* too small for the cascade's window, or not shaped like a face crop */
+    int m = (int)lrintf(STILL_BORDER * (float)longer);
+    long long pw = w + 2LL * m, ph = h + 2LL * m;
+    if (pw * ph > MAX_PIXELS)
+        return 0;
+    if ((size_t)(pw * ph) > fp->padded_cap) {
+        uint8_t *p = realloc(fp->padded, (size_t)(pw * ph));
+        if (!p)
+            return -1;
+        fp->padded = p;
+        fp->padded_cap = (size_t)(pw * ph);
+    }
+    face_pad_edges(grey, w, h, stride, m, m, fp->padded);
+    return full_scan(fp, fp->padded, (int)pw, (int)ph, (int)pw, shorter / 2, m, dets, max);
 }
 
 /* Search near a track: a window of twice its size, boxes 0.75x to 1.35x.
@@ -374,7 +414,7 @@ int face_pipeline_process(face_pipeline *fp, const uint8_t *grey, int width, int
     int nd = 0;
     if (full) {
         fp->since_full = 0;
-        nd = full_scan(fp, grey, width, height, stride, dets, MAX_DETS);
+        nd = full_scan(fp, grey, width, height, stride, 0, 0, dets, MAX_DETS);
         if (nd < 0) {
             seterr(fp, "face pipeline: detector failed (out of memory?)");
             return -1;
@@ -432,7 +472,9 @@ int face_pipeline_process_still(face_pipeline *fp, const uint8_t *grey, int widt
     if (!check_frame(fp, grey, width, height, stride, out, max_out))
         return -1;
     face_box dets[MAX_DETS];
-    int nd = full_scan(fp, grey, width, height, stride, dets, MAX_DETS);
+    int nd = full_scan(fp, grey, width, height, stride, 0, 0, dets, MAX_DETS);
+    if (nd == 0)
+        nd = scan_padded_still(fp, grey, width, height, stride, dets, MAX_DETS);
     if (nd < 0) {
         seterr(fp, "face pipeline: detector failed (out of memory?)");
         return -1;

@@ -74,7 +74,12 @@ void face_pipeline_free(face_pipeline *fp);
 int face_pipeline_process(face_pipeline *fp, const uint8_t *grey, int width, int height,
                           int stride, double t_s, face_result *out, int max_out);
 
-/* A still image: a full scan, no tracking, smoothed == score. */
+/* A still image: a full scan, no tracking, smoothed == score. A photo that
+ * the face fills (a passport photo, a data set's crop) has no margin for the
+ * cascade's windows; when nothing is found, the photo is scanned again
+ * inside a border that repeats its edge pixels, for faces of at least half
+ * its shorter side. Such a face's box may reach past the photo's edges. The
+ * first such photo of a size allocates the bordered copy. */
 int face_pipeline_process_still(face_pipeline *fp, const uint8_t *grey, int width, int height,
                                 int stride, face_result *out, int max_out);
 

@@ -6,6 +6,7 @@
  *   noalloc   no malloc/calloc/realloc per frame after a warm-up pass
  *   pipeline  ids held through still frames and a 2-frame gap, new faces on
  *             their first frame, local scans between full ones
+ *   tight     a still that the face fills is found through the edge border
  *   corrupt   bad frames (NULL, sizes, strides, noise, black, 1x1) never crash
  *   cascade   missing/malformed cascades give FACE_ERR_CASCADE naming the
  *             file and opencv-data; alt2 (trees) and LBP load */
@@ -427,6 +428,84 @@ static int test_score_interval(void)
     return 0;
 }
 
+/* A still that the face fills: cut each face of a composed frame out along
+ * its detector box, where the plain scan finds nothing. The still path must
+ * find it again in about the same place, score the crop a face_crop_input
+ * of that box gives, and still find nothing in a flat image of that size. */
+static int test_tight_still(void)
+{
+    const char *ds = datasets_or_skip();
+    if (!ds)
+        return 77;
+    static uint8_t frame[FF_W * FF_H];
+    char err[512];
+    if (ff_compose(ds, 1, frame, err, sizeof err) != 0) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    nn_net *net = NULL;
+    face_pipeline *fp = new_pipeline((nn_crop_geometry){0.0f, 0.05f, 1.2f}, 0, &net);
+    if (!fp)
+        return 1;
+    const nn_input_spec *spec = nn_net_input(net);
+    size_t sz = (size_t)spec->channels * spec->width * spec->height;
+    float *want = malloc(sizeof(float) * sz);
+    face_result whole[16];
+    int nw = face_pipeline_process_still(fp, frame, FF_W, FF_H, FF_W, whole, 16);
+    CHECKF(nw >= 2, "faces in the composed frame: %d", nw);
+    face_config cfg;
+    face_config_defaults(&cfg);
+    face_detect_params p;
+    face_config_detect_params(&cfg, &p);
+    face_detector *det = NULL;
+    if (face_detector_new(NULL, &det, err, sizeof err) != FACE_OK) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    int tested = 0;
+    for (int i = 0; i < nw && i < 16; i++) {
+        /* the middle 85 % of the box: a face cut as tightly as SMILEsmileD's */
+        int side = (int)(0.85f * whole[i].w);
+        int x0 = (int)(whole[i].x + 0.075f * whole[i].w), y0 = (int)(whole[i].y + 0.075f * whole[i].h);
+        if (x0 < 0 || y0 < 0 || x0 + side > FF_W || y0 + side > FF_H)
+            continue;
+        const uint8_t *tight = frame + (size_t)y0 * FF_W + x0;
+        face_rect r[4];
+        if (face_detect(det, tight, side, side, FF_W, &p, r, 4) != 0)
+            continue; /* the plain scan found it: nothing to show here */
+        tested++;
+        face_result res[4];
+        int n = face_pipeline_process_still(fp, tight, side, side, FF_W, res, 4);
+        CHECKF(n == 1, "face %d (%d px) cut tight: %d faces", i, side, n);
+        if (n < 1)
+            continue;
+        /* the box is found in photo coordinates, reaching past its edges */
+        float ix = fmaxf(0, fminf(res[0].x + res[0].w, (float)side) - fmaxf(res[0].x, 0));
+        float iy = fmaxf(0, fminf(res[0].y + res[0].h, (float)side) - fmaxf(res[0].y, 0));
+        float iou = ix * iy / (res[0].w * res[0].h + (float)side * side - ix * iy);
+        CHECKF(iou > 0.6f, "face %d: box %.0f,%.0f %.0fx%.0f against the cut 0,0 %dx%d: IoU %.2f", i,
+               res[0].x, res[0].y, res[0].w, res[0].h, side, side, iou);
+        int ni;
+        const float *got = face_pipeline_last_input(fp, &ni);
+        CHECKF(face_crop_input(spec, tight, side, side, FF_W, res[0].x, res[0].y, res[0].w, res[0].h,
+                               want) == FACE_OK,
+               "face_crop_input");
+        CHECKF(ni == 1 && got && memcmp(got, want, sizeof(float) * sz) == 0,
+               "face %d: the scored input is face_crop_input of the box", i);
+        static uint8_t flat[FF_W * FF_H];
+        memset(flat, 90, sizeof flat);
+        CHECKF(face_pipeline_process_still(fp, flat, side, side, side, res, 4) == 0,
+               "a flat %dx%d still has no face", side, side);
+    }
+    CHECKF(tested >= 1, "faces the plain scan misses when cut tight: %d of %d", tested, nw);
+    printf("%d of %d faces cut tight were missed by the plain scan\n", tested, nw);
+    face_detector_free(det);
+    free(want);
+    face_pipeline_free(fp);
+    nn_net_free(net);
+    return 0;
+}
+
 static int test_corrupt(void)
 {
     char err[512];
@@ -664,7 +743,7 @@ static int test_cascade(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|pipeline|interval|corrupt|cascade\n");
+        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|pipeline|interval|tight|corrupt|cascade\n");
         return 2;
     }
     int rc;
@@ -678,6 +757,8 @@ int main(int argc, char **argv)
         rc = test_pipeline();
     else if (strcmp(argv[1], "interval") == 0)
         rc = test_score_interval();
+    else if (strcmp(argv[1], "tight") == 0)
+        rc = test_tight_still();
     else if (strcmp(argv[1], "corrupt") == 0)
         rc = test_corrupt();
     else if (strcmp(argv[1], "cascade") == 0)
