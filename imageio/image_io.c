@@ -2,6 +2,8 @@
 #include "image_io.h"
 
 #include <errno.h>
+#include <libexif/exif-data.h>
+#include <limits.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -322,6 +324,59 @@ static img_status load_png(const char *path, const uint8_t *data, size_t size, i
     return IMG_OK;
 }
 
+/* The Exif Orientation (tag 0x0112) of a JPEG: 1 (as stored) when there is
+ * none or it is unreadable; a damaged Exif block never fails the image. */
+static int jpeg_exif_orientation(const uint8_t *data, size_t size)
+{
+    ExifData *ed = exif_data_new_from_data(data, size > UINT_MAX ? UINT_MAX : (unsigned)size);
+    if (!ed)
+        return 1;
+    int o = 1;
+    ExifEntry *e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
+    if (e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2)
+        o = exif_get_short(e->data, exif_data_get_byte_order(ed));
+    exif_data_unref(ed);
+    return o >= 1 && o <= 8 ? o : 1;
+}
+
+/* Turns a decoded image upright, as a photo viewer shows it: orientation
+ * 2-4 mirror or turn it half round, 5-8 also swap its sides (6: the camera
+ * was turned a quarter clockwise, so the picture is turned back clockwise). */
+static img_status apply_orientation(img_image *im, int orientation)
+{
+    if (orientation <= 1 || orientation > 8)
+        return IMG_OK;
+    int w = im->width, h = im->height, ch = im->channels;
+    int swap = orientation >= 5;
+    int ow = swap ? h : w, oh = swap ? w : h;
+    uint8_t *out = malloc((size_t)ow * (size_t)oh * (size_t)ch);
+    if (!out)
+        return IMG_ERR_NOMEM;
+    for (int y = 0; y < oh; y++) {
+        for (int x = 0; x < ow; x++) {
+            int sx, sy; /* the stored pixel shown at (x, y) */
+            switch (orientation) {
+            case 2: sx = w - 1 - x, sy = y; break;
+            case 3: sx = w - 1 - x, sy = h - 1 - y; break;
+            case 4: sx = x, sy = h - 1 - y; break;
+            case 5: sx = y, sy = x; break;
+            case 6: sx = y, sy = h - 1 - x; break;
+            case 7: sx = w - 1 - y, sy = h - 1 - x; break;
+            default: sx = w - 1 - y, sy = x; break; /* 8 */
+            }
+            memcpy(out + ((size_t)y * (size_t)ow + (size_t)x) * (size_t)ch,
+                   im->pixels + (size_t)sy * (size_t)im->stride + (size_t)sx * (size_t)ch,
+                   (size_t)ch);
+        }
+    }
+    free(im->pixels);
+    im->pixels = out;
+    im->width = ow;
+    im->height = oh;
+    im->stride = ow * ch;
+    return IMG_OK;
+}
+
 img_status img_load(const char *path, int channels, img_image *out, char *eb, size_t el)
 {
     if (!path || !out || (channels != 1 && channels != 3)) {
@@ -334,9 +389,13 @@ img_status img_load(const char *path, int channels, img_image *out, char *eb, si
     img_status st = read_whole(path, &data, &size, eb, el);
     if (st != IMG_OK)
         return st;
-    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
         st = load_jpeg(path, data, size, channels, out, eb, el);
-    else if (size >= 8 && png_sig_cmp(data, 0, 8) == 0)
+        if (st == IMG_OK && (st = apply_orientation(out, jpeg_exif_orientation(data, size)))) {
+            set_err(eb, el, "%s: out of memory turning the picture upright", path);
+            img_image_free(out);
+        }
+    } else if (size >= 8 && png_sig_cmp(data, 0, 8) == 0)
         st = load_png(path, data, size, channels, out, eb, el);
     else {
         set_err(eb, el, "%s: neither a JPEG nor a PNG file", path);

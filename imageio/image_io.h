@@ -1,5 +1,6 @@
 /* image_io.h - decode and encode still images: JPEG through libjpeg-turbo's
- * TurboJPEG API (tjDecompress2/tjCompress2), PNG through libpng.
+ * TurboJPEG API (tjDecompress2/tjCompress2), PNG through libpng, the Exif
+ * orientation of photos through libexif.
  *
  * Errors come back as an img_status with a message naming the file (or
  * "frame N") and the reason; nothing here exits or aborts. A decoder handle
@@ -29,7 +30,11 @@ typedef struct {
 void img_image_free(img_image *im);
 
 /* Decode a JPEG or PNG file (by content, not by name) to grey (channels = 1)
- * or RGB (channels = 3). errbuf (may be NULL) receives "PATH: reason". */
+ * or RGB (channels = 3). errbuf (may be NULL) receives "PATH: reason".
+ * A JPEG comes upright as a photo viewer shows it: its Exif Orientation
+ * (read with libexif; a phone stores a portrait photo sideways) is applied,
+ * so width and height swap for orientations 5-8. A damaged Exif block is
+ * ignored. The in-memory decoder below leaves frames as stored. */
 img_status img_load(const char *path, int channels, img_image *out, char *errbuf, size_t errlen);
 
 /* In-memory decoding. */

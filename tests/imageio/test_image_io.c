@@ -171,6 +171,127 @@ static void test_real_face(void)
     img_image_free(&im);
 }
 
+static void put16(uint8_t *b, int *k, int big_endian, unsigned v)
+{
+    b[(*k)++] = (uint8_t)(big_endian ? v >> 8 : v & 255);
+    b[(*k)++] = (uint8_t)(big_endian ? v & 255 : v >> 8);
+}
+
+static void put32(uint8_t *b, int *k, int big_endian, unsigned v)
+{
+    put16(b, k, big_endian, big_endian ? v >> 16 : v & 0xFFFF);
+    put16(b, k, big_endian, big_endian ? v & 0xFFFF : v >> 16);
+}
+
+/* A JPEG file of px (w x h) with an Exif block giving orientation o, in
+ * big-endian ("MM") or little-endian ("II") TIFF order; o 0 writes no tag.
+ * damage > 0 cuts the Exif block's IFD short by that many bytes. */
+static void write_exif_jpeg(const char *path, const uint8_t *px, int w, int h, int ch, int o,
+                            int big_endian, int damage)
+{
+    uint8_t *jpeg = NULL;
+    size_t n = 0;
+    if (img_jpeg_encode(px, w, h, w * ch, ch, 95, &jpeg, &n) != IMG_OK) {
+        fprintf(stderr, "encode failed\n");
+        exit(1);
+    }
+    uint8_t tiff[26];
+    int k = 0;
+    tiff[k++] = big_endian ? 'M' : 'I';
+    tiff[k++] = big_endian ? 'M' : 'I';
+    put16(tiff, &k, big_endian, 42);
+    put32(tiff, &k, big_endian, 8);         /* IFD0 right after the header */
+    put16(tiff, &k, big_endian, 1);         /* one entry */
+    put16(tiff, &k, big_endian, o ? 0x0112 : 0x010F); /* Orientation, or Make when o is 0 */
+    put16(tiff, &k, big_endian, 3);         /* SHORT */
+    put32(tiff, &k, big_endian, 1);
+    put16(tiff, &k, big_endian, o);
+    put16(tiff, &k, big_endian, 0);
+    put32(tiff, &k, big_endian, 0);         /* no next IFD */
+    int tlen = (int)sizeof tiff - damage;
+    int seg = 2 + 6 + tlen;
+    FILE *f = fopen(path, "wb");
+    uint8_t app1[10] = {0xFF, 0xE1, (uint8_t)(seg >> 8), (uint8_t)seg, 'E', 'x', 'i', 'f', 0, 0};
+    if (!f || fwrite(jpeg, 1, 2, f) != 2 || fwrite(app1, 1, 10, f) != 10 ||
+        fwrite(tiff, 1, (size_t)tlen, f) != (size_t)tlen || fwrite(jpeg + 2, 1, n - 2, f) != n - 2) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+    fclose(f);
+    free(jpeg);
+}
+
+/* The bounding box of the pixels brighter than 128. */
+static void bright_box(const img_image *im, int *x0, int *y0, int *x1, int *y1)
+{
+    *x0 = im->width, *y0 = im->height, *x1 = -1, *y1 = -1;
+    for (int y = 0; y < im->height; y++)
+        for (int x = 0; x < im->width; x++)
+            if (im->pixels[(size_t)y * im->stride + (size_t)x * im->channels] > 128) {
+                *x0 = x < *x0 ? x : *x0, *y0 = y < *y0 ? y : *y0;
+                *x1 = x > *x1 ? x : *x1, *y1 = y > *y1 ? y : *y1;
+            }
+}
+
+/* Photos from phones are stored sideways with an Exif Orientation; img_load
+ * must hand them over upright. A wide bright bar in the stored top-left
+ * corner must show up in the corner, and with the shape, that the tag's
+ * meaning (Exif 2.3, 0th row / 0th column) puts it in. */
+static void test_exif_orientation(const char *dir)
+{
+    enum { W = 48, H = 24, BW = 16, BH = 6 };
+    static const struct {
+        int right, bottom; /* where the stored top-left corner is shown */
+    } want[9] = {{0, 0}, {0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}, {1, 0}, {1, 1}, {0, 1}};
+    uint8_t px[W * H * 3];
+    char path[512], err[512];
+    for (int ch = 1; ch <= 3; ch += 2) {
+        for (int i = 0; i < W * H * ch; i++)
+            px[i] = 30;
+        for (int y = 0; y < BH; y++)
+            for (int x = 0; x < BW * ch; x++)
+                px[y * W * ch + x] = 230;
+        for (int o = 0; o <= 8; o++) {
+            snprintf(path, sizeof path, "%s/exif%d.jpg", dir, o);
+            write_exif_jpeg(path, px, W, H, ch, o, o % 2, 0);
+            img_image im;
+            if (img_load(path, ch, &im, err, sizeof err) != IMG_OK) {
+                CHECKF(0, "orientation %d: %s", o, err);
+                continue;
+            }
+            int turned = o >= 5;
+            CHECKF(im.width == (turned ? H : W) && im.height == (turned ? W : H),
+                   "orientation %d: %dx%d", o, im.width, im.height);
+            int x0, y0, x1, y1;
+            bright_box(&im, &x0, &y0, &x1, &y1);
+            int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+            CHECKF(bw == (turned ? BH : BW) && bh == (turned ? BW : BH),
+                   "orientation %d, %d channel(s): the bar is %dx%d", o, ch, bw, bh);
+            CHECKF((want[o].right ? x1 == im.width - 1 : x0 == 0) &&
+                       (want[o].bottom ? y1 == im.height - 1 : y0 == 0),
+                   "orientation %d: the bar at %d,%d-%d,%d of %dx%d", o, x0, y0, x1, y1, im.width,
+                   im.height);
+            img_image_free(&im);
+            unlink(path);
+        }
+    }
+    /* an orientation out of range, or an Exif block cut inside its one entry
+     * (8, 12 bytes short) or before it (20): the image as stored */
+    static const int cuts[] = {0, 8, 12, 20};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        int damage = cuts[c];
+        snprintf(path, sizeof path, "%s/exif-bad.jpg", dir);
+        write_exif_jpeg(path, px, W, H, 3, damage ? 6 : 9, 1, damage);
+        img_image im;
+        CHECKF(img_load(path, 3, &im, err, sizeof err) == IMG_OK, "damaged Exif (%d): %s", damage, err);
+        if (im.pixels) {
+            CHECKF(im.width == W && im.height == H, "damaged Exif (%d): %dx%d", damage, im.width, im.height);
+            img_image_free(&im);
+        }
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test-imageio-XXXXXX";
@@ -180,6 +301,7 @@ int main(void)
     }
     test_jpeg_round_trip();
     test_files(dir);
+    test_exif_orientation(dir);
     test_real_face();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
