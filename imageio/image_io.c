@@ -37,6 +37,9 @@ void img_image_free(img_image *im)
 
 struct img_jpeg {
     tjhandle dec;
+    int colorspace;  /* TJCS_* of the last header read */
+    uint8_t *cmyk;   /* CMYK/YCCK decodes go through here, grown as needed */
+    size_t cmyk_cap;
     char err[256];
 };
 
@@ -58,6 +61,7 @@ void img_jpeg_free(img_jpeg *j)
     if (!j)
         return;
     tjDestroy(j->dec);
+    free(j->cmyk);
     free(j);
 }
 
@@ -99,11 +103,35 @@ img_status img_jpeg_info(img_jpeg *j, const uint8_t *data, size_t size, int *wid
         reset_after_error(j);
         return IMG_ERR_CORRUPT;
     }
+    j->colorspace = cs;
     if (width)
         *width = w;
     if (height)
         *height = h;
     return IMG_OK;
+}
+
+/* CMYK (print workflows, Adobe's inverted convention as libjpeg hands it
+ * over: 255 is no ink) to RGB or grey without colour management, the
+ * formula libjpeg-turbo's own tools use: R = C*K/255. Grey is BT.601 luma,
+ * as the decoder gives for YCbCr files. */
+static void cmyk_to_out(const uint8_t *cmyk, int w, int h, int channels, uint8_t *out, int stride)
+{
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = cmyk + (size_t)y * (size_t)w * 4;
+        uint8_t *d = out + (size_t)y * (size_t)stride;
+        for (int x = 0; x < w; x++, s += 4) {
+            int k = s[3];
+            int r = (s[0] * k + 127) / 255, g = (s[1] * k + 127) / 255, b = (s[2] * k + 127) / 255;
+            if (channels == 1) {
+                d[x] = (uint8_t)((19595 * r + 38470 * g + 7471 * b + 32768) >> 16);
+            } else {
+                d[3 * x] = (uint8_t)r;
+                d[3 * x + 1] = (uint8_t)g;
+                d[3 * x + 2] = (uint8_t)b;
+            }
+        }
+    }
 }
 
 img_status img_jpeg_decode(img_jpeg *j, const uint8_t *data, size_t size, int channels,
@@ -125,15 +153,29 @@ img_status img_jpeg_decode(img_jpeg *j, const uint8_t *data, size_t size, int ch
         snprintf(j->err, sizeof j->err, "stride %d too small for width %d", stride, sw);
         return IMG_ERR_ARG;
     }
+    /* TurboJPEG cannot turn CMYK into RGB or grey itself. */
+    int cmyk = j->colorspace == TJCS_CMYK || j->colorspace == TJCS_YCCK;
+    if (cmyk && (size_t)sw * (size_t)sh * 4 > j->cmyk_cap) {
+        uint8_t *p = realloc(j->cmyk, (size_t)sw * (size_t)sh * 4);
+        if (!p) {
+            snprintf(j->err, sizeof j->err, "out of memory for a %dx%d CMYK picture", sw, sh);
+            return IMG_ERR_NOMEM;
+        }
+        j->cmyk = p;
+        j->cmyk_cap = (size_t)sw * (size_t)sh * 4;
+    }
     /* TJFLAG_STOPONWARNING: a truncated frame is an error, not grey filler. */
-    int rc = tjDecompress2(j->dec, data, (unsigned long)size, out, sw, stride, sh,
-                           channels == 1 ? TJPF_GRAY : TJPF_RGB,
+    int rc = tjDecompress2(j->dec, data, (unsigned long)size, cmyk ? j->cmyk : out, sw,
+                           cmyk ? sw * 4 : stride, sh,
+                           cmyk ? TJPF_CMYK : channels == 1 ? TJPF_GRAY : TJPF_RGB,
                            TJFLAG_FASTDCT | TJFLAG_STOPONWARNING);
     if (rc != 0) {
         snprintf(j->err, sizeof j->err, "corrupt JPEG: %s", tjGetErrorStr2(j->dec));
         reset_after_error(j);
         return IMG_ERR_CORRUPT;
     }
+    if (cmyk)
+        cmyk_to_out(j->cmyk, sw, sh, channels, out, stride);
     if (out_w)
         *out_w = sw;
     if (out_h)

@@ -48,7 +48,9 @@ img_status img_jpeg_info(img_jpeg *j, const uint8_t *data, size_t size, int *wid
 /* Decodes into a caller buffer of at least (height/scale_denom) rows of
  * stride bytes. channels 1 gives grey straight from the luma (TJPF_GRAY),
  * 3 gives RGB. scale_denom 1, 2, 4 or 8 uses libjpeg's DCT scaling; the
- * output size is written to *out_w, *out_h. */
+ * output size is written to *out_w, *out_h. A CMYK or YCCK JPEG (print
+ * workflows) is converted without colour management, R = C*K/255 in
+ * libjpeg's inverted convention, through a buffer the handle keeps. */
 img_status img_jpeg_decode(img_jpeg *j, const uint8_t *data, size_t size, int channels,
                            int scale_denom, uint8_t *out, int stride, int *out_w, int *out_h);
 

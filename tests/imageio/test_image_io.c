@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <turbojpeg.h>
+
 #include "image_io.h"
 
 #include "../test_check.h"
@@ -292,6 +294,53 @@ static void test_exif_orientation(const char *dir)
     }
 }
 
+/* A CMYK JPEG (as print workflows write them, YCCK inside) loads as the
+ * colours it stands for: with libjpeg's inverted convention (255 = no ink)
+ * the left half, K 255, gives back the card's RGB; the right half, CMY 255
+ * and K 128, is mid grey. */
+static void test_cmyk(const char *dir)
+{
+    enum { W = 64, H = 32 };
+    uint8_t rgb[W * H * 3], cmyk[W * H * 4], want[W * H * 3], grey[W * H];
+    make_card(rgb, W, H, 3);
+    for (int i = 0; i < W * H; i++) {
+        int left = i % W < W / 2;
+        for (int c = 0; c < 3; c++) {
+            cmyk[4 * i + c] = left ? rgb[3 * i + c] : 255;
+            want[3 * i + c] = left ? rgb[3 * i + c] : 128;
+        }
+        cmyk[4 * i + 3] = left ? 255 : 128;
+        grey[i] = (uint8_t)(0.299 * want[3 * i] + 0.587 * want[3 * i + 1] + 0.114 * want[3 * i + 2] + 0.5);
+    }
+    tjhandle enc = tjInitCompress();
+    unsigned char *jpeg = NULL;
+    unsigned long len = 0;
+    int rc = tjCompress2(enc, cmyk, W, W * 4, H, TJPF_CMYK, &jpeg, &len, TJSAMP_444, 95, 0);
+    tjDestroy(enc);
+    CHECKF(rc == 0, "CMYK encode");
+    if (rc != 0)
+        return;
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/cmyk.jpg", dir);
+    write_file(path, jpeg, len);
+    tjFree(jpeg);
+    img_image im;
+    CHECKF(img_load(path, 3, &im, err, sizeof err) == IMG_OK, "CMYK as RGB: %s", err);
+    if (im.pixels) {
+        double d = mean_abs_diff(im.pixels, want, sizeof want);
+        CHECKF(im.width == W && im.height == H && d < 3.0, "CMYK as RGB: %dx%d, off by %.2f", im.width,
+               im.height, d);
+        img_image_free(&im);
+    }
+    CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_OK, "CMYK as grey: %s", err);
+    if (im.pixels) {
+        double d = mean_abs_diff(im.pixels, grey, sizeof grey);
+        CHECKF(d < 3.0, "CMYK as grey: off by %.2f", d);
+        img_image_free(&im);
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test-imageio-XXXXXX";
@@ -302,6 +351,7 @@ int main(void)
     test_jpeg_round_trip();
     test_files(dir);
     test_exif_orientation(dir);
+    test_cmyk(dir);
     test_real_face();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
