@@ -78,8 +78,11 @@ int face_pipeline_process(face_pipeline *fp, const uint8_t *grey, int width, int
  * the face fills (a passport photo, a data set's crop) has no margin for the
  * cascade's windows; when nothing is found, the photo is scanned again
  * inside a border that repeats its edge pixels, for faces of at least half
- * its shorter side. Such a face's box may reach past the photo's edges. The
- * first such photo of a size allocates the bordered copy. */
+ * its shorter side. Such a face's box may reach past the photo's edges.
+ * When that finds nothing either, the photo is searched turned 25 degrees
+ * each way (heads tilted past the cascade's 15), and a face found so is
+ * scored upright; its box is the upright box centred on the face. The first
+ * such photo of a size allocates the scratch copy. */
 int face_pipeline_process_still(face_pipeline *fp, const uint8_t *grey, int width, int height,
                                 int stride, face_result *out, int max_out);
 

@@ -97,23 +97,25 @@ int ff_compose(const char *datasets, int k, uint8_t *frame, char *err, size_t er
         int slack_y = FF_H - side;
         int y = slack_y > 0 ? (int)(lcg(&seed) % (uint32_t)slack_y) : 0;
         int jx = gap > 8 ? (int)(lcg(&seed) % (uint32_t)(gap / 2)) - gap / 4 : 0;
-        char path[1200];
-        int line = 1 + (k * 5 + i) * 61 % 12758;
-        if (lfw_file(datasets, line, path, sizeof path) != 0) {
-            snprintf(err, errlen, "%s/lfw-expressions/labels.csv: cannot read line %d", datasets,
-                     line);
-            return -1;
-        }
         img_image im;
-        char ebuf[256];
-        if (img_load(path, 1, &im, ebuf, sizeof ebuf) != IMG_OK) {
-            snprintf(err, errlen, "%s", ebuf);
+        if (ff_lfw_photo(datasets, 1 + (k * 5 + i) * 61 % 12758, &im, err, errlen) != 0)
             return -1;
-        }
         paste(frame, im.pixels, im.width, im.height, im.stride, x + jx, y, side);
         img_image_free(&im);
         x += side + gap;
     }
+    return 0;
+}
+
+int ff_lfw_photo(const char *datasets, int line, img_image *im, char *err, size_t errlen)
+{
+    char path[1200];
+    if (lfw_file(datasets, line, path, sizeof path) != 0) {
+        snprintf(err, errlen, "%s/lfw-expressions/labels.csv: cannot read line %d", datasets, line);
+        return -1;
+    }
+    if (img_load(path, 1, im, err, errlen) != IMG_OK)
+        return -1;
     return 0;
 }
 

@@ -7,6 +7,7 @@
  *   pipeline  ids held through still frames and a 2-frame gap, new faces on
  *             their first frame, local scans between full ones
  *   tight     a still that the face fills is found through the edge border
+ *   tilted    a photo turned 25 degrees is searched turned back, scored upright
  *   corrupt   bad frames (NULL, sizes, strides, noise, black, 1x1) never crash
  *   cascade   missing/malformed cascades give FACE_ERR_CASCADE naming the
  *             file and opencv-data; alt2 (trees) and LBP load */
@@ -428,6 +429,22 @@ static int test_score_interval(void)
     return 0;
 }
 
+/* A detector with the pipeline's default full-scan settings: the plain
+ * scan that the still path's extra searches come after. */
+static face_detector *plain_detector(face_detect_params *p)
+{
+    face_config cfg;
+    face_config_defaults(&cfg);
+    face_config_detect_params(&cfg, p);
+    face_detector *det = NULL;
+    char err[512];
+    if (face_detector_new(NULL, &det, err, sizeof err) != FACE_OK) {
+        printf("FAIL: %s\n", err);
+        return NULL;
+    }
+    return det;
+}
+
 /* A still that the face fills: cut each face of a composed frame out along
  * its detector box, where the plain scan finds nothing. The still path must
  * find it again in about the same place, score the crop a face_crop_input
@@ -453,15 +470,10 @@ static int test_tight_still(void)
     face_result whole[16];
     int nw = face_pipeline_process_still(fp, frame, FF_W, FF_H, FF_W, whole, 16);
     CHECKF(nw >= 2, "faces in the composed frame: %d", nw);
-    face_config cfg;
-    face_config_defaults(&cfg);
     face_detect_params p;
-    face_config_detect_params(&cfg, &p);
-    face_detector *det = NULL;
-    if (face_detector_new(NULL, &det, err, sizeof err) != FACE_OK) {
-        printf("FAIL: %s\n", err);
+    face_detector *det = plain_detector(&p);
+    if (!det)
         return 1;
-    }
     int tested = 0;
     for (int i = 0; i < nw && i < 16; i++) {
         /* the middle 85 % of the box: a face cut as tightly as SMILEsmileD's */
@@ -501,6 +513,118 @@ static int test_tight_still(void)
     printf("%d of %d faces cut tight were missed by the plain scan\n", tested, nw);
     face_detector_free(det);
     free(want);
+    face_pipeline_free(fp);
+    nn_net_free(net);
+    return 0;
+}
+
+/* Pearson correlation of two network inputs. */
+static double correlation(const float *a, const float *b, size_t n)
+{
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; i++)
+        ma += a[i], mb += b[i];
+    ma /= (double)n, mb /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return sab / sqrt(saa * sbb + 1e-12);
+}
+
+/* LFW photos turned 25 degrees either way, where the plain scan finds no
+ * face: the still path must find the face where the turn put it, at about
+ * its upright size, and score it upright (its input matches the upright
+ * photo's crop better than a crop of the tilted photo does). */
+static int test_tilted_still(void)
+{
+    const char *ds = datasets_or_skip();
+    if (!ds)
+        return 77;
+    nn_net *net = NULL;
+    face_pipeline *fp = new_pipeline((nn_crop_geometry){0.0f, 0.05f, 1.2f}, 0, &net);
+    if (!fp)
+        return 1;
+    const nn_input_spec *spec = nn_net_input(net);
+    size_t sz = (size_t)spec->channels * spec->width * spec->height;
+    float *upright = malloc(sizeof(float) * sz), *unturned = malloc(sizeof(float) * sz);
+    face_detect_params p;
+    face_detector *det = plain_detector(&p);
+    if (!det)
+        return 1;
+    char err[512];
+    int tested = 0;
+    for (int line = 1; line <= 40 && tested < 6; line += 3) {
+        img_image photo;
+        if (ff_lfw_photo(ds, line, &photo, err, sizeof err) != 0) {
+            printf("FAIL: %s\n", err);
+            return 1;
+        }
+        /* off centre, so that a turn moves the face: the photo in the
+         * top-left of a plain grey picture half as large again */
+        img_image im = photo;
+        int w = photo.width * 3 / 2, h = photo.height * 3 / 2;
+        im.width = w, im.height = h, im.stride = w;
+        im.pixels = malloc((size_t)w * h);
+        memset(im.pixels, 128, (size_t)w * h);
+        for (int y = 0; y < photo.height; y++)
+            memcpy(im.pixels + (size_t)y * w, photo.pixels + (size_t)y * photo.stride, (size_t)photo.width);
+        img_image_free(&photo);
+        face_result up[4];
+        if (face_pipeline_process_still(fp, im.pixels, w, h, im.stride, up, 4) < 1) {
+            img_image_free(&im);
+            continue;
+        }
+        face_crop_input(spec, im.pixels, w, h, im.stride, up[0].x, up[0].y, up[0].w, up[0].h, upright);
+        float fcx = up[0].x + up[0].w / 2, fcy = up[0].y + up[0].h / 2;
+        uint8_t *tilted = malloc((size_t)w * h);
+        float deg = tested % 2 ? -25.0f : 25.0f, a = deg * 3.14159265f / 180, c = cosf(a), s = sinf(a);
+        /* nearest neighbour: tilted (u, v) shows the photo at centre + R(a) (u, v - centre) */
+        for (int v = 0; v < h; v++)
+            for (int u = 0; u < w; u++) {
+                float dx = u + 0.5f - w / 2.0f, dy = v + 0.5f - h / 2.0f;
+                int sx = (int)floorf(w / 2.0f + c * dx - s * dy), sy = (int)floorf(h / 2.0f + s * dx + c * dy);
+                sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
+                sy = sy < 0 ? 0 : sy >= h ? h - 1 : sy;
+                tilted[(size_t)v * w + u] = im.pixels[(size_t)sy * im.stride + sx];
+            }
+        face_rect r[4];
+        if (face_detect(det, tilted, w, h, w, &p, r, 4) != 0) {
+            free(tilted);
+            img_image_free(&im);
+            continue; /* the plain scan copes with this one */
+        }
+        tested++;
+        /* where the turn put the face's centre: R(-a) (f - centre) + centre */
+        float ex = w / 2.0f + c * (fcx - w / 2.0f) + s * (fcy - h / 2.0f);
+        float ey = h / 2.0f - s * (fcx - w / 2.0f) + c * (fcy - h / 2.0f);
+        face_result res[4];
+        int n = face_pipeline_process_still(fp, tilted, w, h, w, res, 4);
+        CHECKF(n >= 1, "line %d turned %.0f degrees: %d faces", line, deg, n);
+        if (n >= 1) {
+            float gx = res[0].x + res[0].w / 2, gy = res[0].y + res[0].h / 2;
+            CHECKF(hypotf(gx - ex, gy - ey) < 0.15f * up[0].w,
+                   "line %d, %.0f degrees: face centre %.1f,%.1f, expected %.1f,%.1f", line, deg, gx, gy,
+                   ex, ey);
+            CHECKF(fabsf(res[0].w / up[0].w - 1) < 0.2f, "line %d: face side %.1f, upright %.1f", line,
+                   res[0].w, up[0].w);
+            int ni;
+            const float *got = face_pipeline_last_input(fp, &ni);
+            face_crop_input(spec, tilted, w, h, w, res[0].x, res[0].y, res[0].w, res[0].h, unturned);
+            double cu = got ? correlation(got, upright, sz) : 0, ct = got ? correlation(got, unturned, sz) : 0;
+            CHECKF(ni == n && cu > 0.8 && cu > ct + 0.1,
+                   "line %d: the scored face matches the upright crop %.3f, the tilted one %.3f", line,
+                   cu, ct);
+        }
+        free(tilted);
+        img_image_free(&im);
+    }
+    CHECKF(tested >= 2, "photos the plain scan misses when turned: %d", tested);
+    printf("%d turned photos tested\n", tested);
+    face_detector_free(det);
+    free(upright);
+    free(unturned);
     face_pipeline_free(fp);
     nn_net_free(net);
     return 0;
@@ -743,7 +867,7 @@ static int test_cascade(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|pipeline|interval|tight|corrupt|cascade\n");
+        fprintf(stderr, "usage: test-vision tracking|crop|noalloc|pipeline|interval|tight|tilted|corrupt|cascade\n");
         return 2;
     }
     int rc;
@@ -759,6 +883,8 @@ int main(int argc, char **argv)
         rc = test_score_interval();
     else if (strcmp(argv[1], "tight") == 0)
         rc = test_tight_still();
+    else if (strcmp(argv[1], "tilted") == 0)
+        rc = test_tilted_still();
     else if (strcmp(argv[1], "corrupt") == 0)
         rc = test_corrupt();
     else if (strcmp(argv[1], "cascade") == 0)
