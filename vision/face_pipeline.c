@@ -33,8 +33,8 @@ struct face_pipeline {
     uint8_t *blocks, *prev;    /* block means of this and the last frame */
     int bw, bh;
     size_t blocks_cap;
-    uint8_t *padded; /* a still with an edge border (scan_padded_still) */
-    size_t padded_cap;
+    uint8_t *still_copy; /* a still bordered or turned for another search */
+    size_t still_copy_cap;
     int since_full;
     int n_last_input;
     face_pipeline_stats stats;
@@ -150,7 +150,7 @@ void face_pipeline_free(face_pipeline *fp)
     nn_ctx_free(fp->ctx);
     free(fp->blocks);
     free(fp->prev);
-    free(fp->padded);
+    free(fp->still_copy);
     free(fp);
 }
 
@@ -237,14 +237,14 @@ static int full_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int s
 /* The pipeline's scratch image for a still: grown to n bytes, or NULL. */
 static uint8_t *still_scratch(face_pipeline *fp, size_t n)
 {
-    if (n > fp->padded_cap) {
-        uint8_t *p = realloc(fp->padded, n);
+    if (n > fp->still_copy_cap) {
+        uint8_t *p = realloc(fp->still_copy, n);
         if (!p)
             return NULL;
-        fp->padded = p;
-        fp->padded_cap = n;
+        fp->still_copy = p;
+        fp->still_copy_cap = n;
     }
-    return fp->padded;
+    return fp->still_copy;
 }
 
 /* A photo that the face fills (a passport photo, a data set's crop) leaves
@@ -270,8 +270,8 @@ static int scan_padded_still(face_pipeline *fp, const uint8_t *grey, int w, int 
         return 0;
     if (!still_scratch(fp, (size_t)(pw * ph)))
         return -1;
-    face_pad_edges(grey, w, h, stride, m, m, fp->padded);
-    return full_scan(fp, fp->padded, (int)pw, (int)ph, (int)pw, shorter / 2, m, dets, max, NULL);
+    face_pad_edges(grey, w, h, stride, m, m, fp->still_copy);
+    return full_scan(fp, fp->still_copy, (int)pw, (int)ph, (int)pw, shorter / 2, m, dets, max, NULL);
 }
 
 /* Search near a track: a window of twice its size, boxes 0.75x to 1.35x.
@@ -463,6 +463,8 @@ static int scan_tilted_still(face_pipeline *fp, const uint8_t *grey, int w, int 
                              face_box *dets, int max, int max_score, float *scores)
 {
     enum { N_TILTS = sizeof STILL_TILTS / sizeof STILL_TILTS[0] };
+    if (w < 24 || h < 24)
+        return 0; /* no face fits, turned or not */
     int best = -1, best_strength = 0, best_n = 0;
     for (int k = 0; k < N_TILTS; k++) {
         still_turn t = turn_for(STILL_TILTS[k], w, h);
@@ -487,8 +489,8 @@ static int scan_tilted_still(face_pipeline *fp, const uint8_t *grey, int w, int 
         return 0;
     still_turn t = turn_for(STILL_TILTS[best], w, h);
     if (best != N_TILTS - 1) /* the canvas holds the last turn */
-        render_turn(&t, grey, w, h, stride, fp->padded);
-    score_faces(fp, fp->padded, t.cw, t.ch, t.cw, dets, best_n < max_score ? best_n : max_score,
+        render_turn(&t, grey, w, h, stride, fp->still_copy);
+    score_faces(fp, fp->still_copy, t.cw, t.ch, t.cw, dets, best_n < max_score ? best_n : max_score,
                 scores);
     for (int i = 0; i < best_n; i++) {
         float dx = dets[i].x + 0.5f * dets[i].w - t.ccx, dy = dets[i].y + 0.5f * dets[i].h - t.ccy;
