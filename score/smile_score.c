@@ -988,7 +988,9 @@ static int walk_dir(const char *dir, strvec *out, int depth) {
 static void usage(FILE *o) {
     fputs("usage: smile-score [options] INPUT...\n"
           "Scores every face in videos (MJPEG AVI, MP4, MKV, WebM, MOV) and photos (JPEG, PNG);\n"
-          "folders are searched recursively in sorted order.\n"
+          "folders are searched recursively in sorted order. A photo is turned upright by its\n"
+          "Exif orientation; one with no face is searched again with a border (for a face that\n"
+          "fills it) and then turned 25 degrees each way (for a tilted head).\n"
           "  --csv FILE|-       per-frame rows as CSV (default: - when no other output is asked)\n"
           "  --json FILE|-      the same rows as JSON Lines\n"
           "  --summary          per input: frames, face frames, mean score, time smiling, events\n"
