@@ -103,6 +103,13 @@ img_status img_jpeg_info(img_jpeg *j, const uint8_t *data, size_t size, int *wid
         reset_after_error(j);
         return IMG_ERR_CORRUPT;
     }
+    /* A stream that ends before its frame header can still "succeed" here
+     * with stale sizes; a JPEG's sides are 16-bit. */
+    if (w <= 0 || h <= 0 || w > 65535 || h > 65535) {
+        snprintf(j->err, sizeof j->err, "not a JPEG: no valid frame header (size %dx%d)", w, h);
+        reset_after_error(j);
+        return IMG_ERR_CORRUPT;
+    }
     j->colorspace = cs;
     if (width)
         *width = w;
@@ -419,18 +426,16 @@ static img_status apply_orientation(img_image *im, int orientation)
     return IMG_OK;
 }
 
-img_status img_load(const char *path, int channels, img_image *out, char *eb, size_t el)
+img_status img_decode(const uint8_t *data, size_t size, const char *name, int channels,
+                      img_image *out, char *eb, size_t el)
 {
-    if (!path || !out || (channels != 1 && channels != 3)) {
-        set_err(eb, el, "img_load: bad arguments");
+    if (!out || (!data && size) || (channels != 1 && channels != 3)) {
+        set_err(eb, el, "img_decode: bad arguments");
         return IMG_ERR_ARG;
     }
     memset(out, 0, sizeof *out);
-    uint8_t *data;
-    size_t size;
-    img_status st = read_whole(path, &data, &size, eb, el);
-    if (st != IMG_OK)
-        return st;
+    const char *path = name ? name : "image";
+    img_status st;
     if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
         st = load_jpeg(path, data, size, channels, out, eb, el);
         if (st == IMG_OK && (st = apply_orientation(out, jpeg_exif_orientation(data, size)))) {
@@ -443,6 +448,22 @@ img_status img_load(const char *path, int channels, img_image *out, char *eb, si
         set_err(eb, el, "%s: neither a JPEG nor a PNG file", path);
         st = IMG_ERR_UNSUPPORTED;
     }
+    return st;
+}
+
+img_status img_load(const char *path, int channels, img_image *out, char *eb, size_t el)
+{
+    if (!path || !out || (channels != 1 && channels != 3)) {
+        set_err(eb, el, "img_load: bad arguments");
+        return IMG_ERR_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    uint8_t *data;
+    size_t size;
+    img_status st = read_whole(path, &data, &size, eb, el);
+    if (st != IMG_OK)
+        return st;
+    st = img_decode(data, size, path, channels, out, eb, el);
     free(data);
     return st;
 }

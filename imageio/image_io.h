@@ -37,7 +37,12 @@ void img_image_free(img_image *im);
  * ignored. The in-memory decoder below leaves frames as stored. */
 img_status img_load(const char *path, int channels, img_image *out, char *errbuf, size_t errlen);
 
-/* In-memory decoding. */
+/* img_load on a file already in memory; name (may be NULL) starts the
+ * messages in place of the path. */
+img_status img_decode(const uint8_t *data, size_t size, const char *name, int channels,
+                      img_image *out, char *errbuf, size_t errlen);
+
+/* In-memory decoding of video frames: no Exif orientation. */
 typedef struct img_jpeg img_jpeg;
 img_jpeg *img_jpeg_new(void);
 void img_jpeg_free(img_jpeg *j);
