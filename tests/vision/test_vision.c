@@ -182,6 +182,17 @@ static const char *datasets_or_skip(void)
     return ds;
 }
 
+/* Composed frame k into frame[FF_W * FF_H]; 0, or -1 after saying why. */
+static int compose_frame(const char *ds, int k, uint8_t *frame)
+{
+    char err[512];
+    if (ff_compose(ds, k, frame, err, sizeof err) != 0) {
+        printf("FAIL: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int test_crop(void)
 {
     const char *ds = datasets_or_skip();
@@ -189,10 +200,8 @@ static int test_crop(void)
         return 77;
     static uint8_t frame[FF_W * FF_H];
     char err[512];
-    if (ff_compose(ds, 1, frame, err, sizeof err) != 0) {
-        printf("FAIL: %s\n", err);
+    if (compose_frame(ds, 1, frame) != 0)
         return 1;
-    }
     nn_crop_geometry g = {0.02f, 0.08f, 1.25f};
     nn_net *net = make_model(g);
     if (!net)
@@ -272,12 +281,9 @@ static int test_noalloc(void)
         return 77;
     enum { NF = 6 };
     uint8_t *frames = malloc((size_t)NF * FF_W * FF_H), *cur = malloc(FF_W * FF_H);
-    char err[512];
     for (int k = 0; k < NF; k++)
-        if (ff_compose(ds, k, frames + (size_t)k * FF_W * FF_H, err, sizeof err) != 0) {
-            printf("FAIL: %s\n", err);
+        if (compose_frame(ds, k, frames + (size_t)k * FF_W * FF_H) != 0)
             return 1;
-        }
     nn_net *net;
     face_pipeline *fp = new_pipeline((nn_crop_geometry){0, 0.05f, 1.2f}, 5, &net);
     if (!fp)
@@ -319,11 +325,8 @@ static int test_pipeline(void)
     if (!ds)
         return 77;
     static uint8_t f0[FF_W * FF_H], f1[FF_W * FF_H], cur[FF_W * FF_H];
-    char err[512];
-    if (ff_compose(ds, 1, f0, err, sizeof err) != 0 || ff_compose(ds, 2, f1, err, sizeof err) != 0) {
-        printf("FAIL: %s\n", err);
+    if (compose_frame(ds, 1, f0) != 0 || compose_frame(ds, 2, f1) != 0)
         return 1;
-    }
     nn_net *net;
     face_pipeline *fp = new_pipeline((nn_crop_geometry){0, 0.05f, 1.2f}, 30, &net);
     if (!fp)
@@ -382,10 +385,8 @@ static int test_score_interval(void)
         return 77;
     static uint8_t f0[FF_W * FF_H];
     char err[512];
-    if (ff_compose(ds, 1, f0, err, sizeof err) != 0) {
-        printf("FAIL: %s\n", err);
+    if (compose_frame(ds, 1, f0) != 0)
         return 1;
-    }
     nn_net *net = make_model((nn_crop_geometry){0, 0.05f, 1.2f});
     if (!net)
         return 1;
@@ -455,11 +456,8 @@ static int test_tight_still(void)
     if (!ds)
         return 77;
     static uint8_t frame[FF_W * FF_H];
-    char err[512];
-    if (ff_compose(ds, 1, frame, err, sizeof err) != 0) {
-        printf("FAIL: %s\n", err);
+    if (compose_frame(ds, 1, frame) != 0)
         return 1;
-    }
     nn_net *net = NULL;
     face_pipeline *fp = new_pipeline((nn_crop_geometry){0.0f, 0.05f, 1.2f}, 0, &net);
     if (!fp)
