@@ -268,6 +268,15 @@ float nn_trainer_step(nn_trainer *tr, const float *x, const int *labels, int bat
 float nn_trainer_step_mixed(nn_trainer *tr, const float *x, const int *labels, const int *labels_b,
                             const float *mix, int batch, int *n_correct);
 
+/* The same step with a teacher's predictions in the targets (knowledge
+ * distillation): sample s learns (1 - weight) * one_hot(labels[s]), label
+ * smoothing applied, + weight * teacher[s]. teacher: batch x n_outputs
+ * probabilities (for a sigmoid, of class 1), best the teacher's outputs on the
+ * very images of x, augmented as they are. weight in [0, 1]; a hit is a
+ * prediction of labels[s]. */
+float nn_trainer_step_distill(nn_trainer *tr, const float *x, const int *labels, const float *teacher,
+                              float weight, int batch, int *n_correct);
+
 /* Forward in eval mode (dropout off, batchnorm running stats) with no update.
  * probs (may be NULL) receives batch x n_outputs. Returns the summed loss. */
 float nn_trainer_eval(nn_trainer *tr, const float *x, const int *labels, int batch, float *probs);

@@ -95,15 +95,26 @@ const char *nn_layer_kind_name(int kind);
 /* Output activation helpers (last layer sigmoid/softmax?). */
 int nn_net_out_act(const nn_net *net); /* NN_L_SIGMOID, NN_L_SOFTMAX or -1 */
 
+/* What n samples are trained towards. Sample s's target is one_hot(labels[s]);
+ * with labels_b and mix (NULL, or both given) it is mixed with a second label,
+ * mix[s] being the first label's share; with teacher (n x n_out
+ * probabilities) it is then blended as (1 - teacher_weight) * target +
+ * teacher_weight * teacher[s]. */
+typedef struct {
+    const int *labels;
+    const int *labels_b;
+    const float *mix;
+    const float *teacher;
+    float teacher_weight;
+} nn_targets;
+
 /* Loss of n samples (nn_train.c): out holds logits for BCE/CE, probabilities
  * for MSE; cw NULL or class weights; smoothing the label smoothing (BCE and
- * CE only); labels_b and mix (NULL, or both given) mix each target with a
- * second label, mix[s] being the first label's share. dtop (may be NULL)
- * gets the gradient scaled by 1/total; probs (may be NULL) the
- * probabilities. Returns the weighted loss summed over the samples. */
+ * CE only). dtop (may be NULL) gets the gradient scaled by 1/total; probs
+ * (may be NULL) the probabilities. Returns the weighted loss summed over the
+ * samples. */
 double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothing, const float *out,
-                    const int *labels, const int *labels_b, const float *mix, int n, int total,
-                    float *dtop, float *probs, int *correct);
+                    const nn_targets *tg, int n, int total, float *dtop, float *probs, int *correct);
 
 /* Kernels (nn_gemm.c, nn_layers.c). */
 void nn_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,

@@ -18,9 +18,7 @@ typedef struct {
     nn_trainer *tr;
     int t;
     const float *x;
-    const int *labels;
-    const int *labels_b; /* mixup: the second label of each sample, or NULL */
-    const float *mix;    /* mixup: the first label's share, or NULL */
+    nn_targets tg;         /* of the whole batch */
     int start, end, total; /* samples [start, end) of a batch of total */
     int train;             /* 0 eval, 1 step, NN_JOB_STATS: train-mode forward only */
     float *probs;          /* eval: where probabilities go (may be NULL) */
@@ -59,40 +57,44 @@ static float sigmoid1(float z)
     return e / (1.0f + e);
 }
 
-/* Target of output o for a sample with labels y and yb mixed as
- * m * one_hot(y) + (1 - m) * one_hot(yb), then smoothed towards 1/K
- * (K = 2 for one sigmoid output, where one_hot(y) is y itself). */
-static float target_of(int o, int O, int y, int yb, float m, float smoothing)
+/* Target of output o for sample s: its label mixed with the second label as
+ * m * one_hot(y) + (1 - m) * one_hot(yb), smoothed towards 1/K (K = 2 for one
+ * sigmoid output, where one_hot(y) is y itself), then blended with the
+ * teacher's probability. */
+static float target_of(const nn_targets *tg, int s, int o, int O, float smoothing)
 {
+    int y = tg->labels[s], yb = tg->labels_b ? tg->labels_b[s] : y;
+    float m = tg->mix ? tg->mix[s] : 1.0f;
     float ta = O == 1 ? (float)y : (float)(o == y), tb = O == 1 ? (float)yb : (float)(o == yb);
     float t = m * ta + (1.0f - m) * tb;
-    return (1.0f - smoothing) * t + smoothing / (float)(O == 1 ? 2 : O);
+    t = (1.0f - smoothing) * t + smoothing / (float)(O == 1 ? 2 : O);
+    if (tg->teacher)
+        t = (1.0f - tg->teacher_weight) * t + tg->teacher_weight * tg->teacher[(size_t)s * O + o];
+    return t;
 }
 
 /* Loss of samples [0, n) given the top activations out (logits when fused);
  * writes the gradient (scaled by 1/total) into dtop when it is not NULL and
  * probabilities into probs when that is not NULL. Returns the weighted sum.
- * labels_b and mix (both NULL, or both given) mix each sample's target, and
- * its class weight, with a second label; a hit is a prediction of the label
+ * A mixed sample's class weight mixes too; a hit is a prediction of the label
  * with the larger share. */
 double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothing, const float *out,
-                    const int *labels, const int *labels_b, const float *mix, int n, int total,
-                    float *dtop, float *probs, int *correct)
+                    const nn_targets *tg, int n, int total, float *dtop, float *probs, int *correct)
 {
     int O = n_out, hits = 0;
     double sum = 0.0;
     float inv = 1.0f / (float)total;
     for (int s = 0; s < n; s++) {
         const float *z = out + (size_t)s * O;
-        int y = labels[s], yb = labels_b && mix ? labels_b[s] : y;
-        float m = labels_b && mix ? mix[s] : 1.0f;
+        int y = tg->labels[s], yb = tg->labels_b ? tg->labels_b[s] : y;
+        float m = tg->mix ? tg->mix[s] : 1.0f;
         float w = cw ? m * cw[y] + (1.0f - m) * cw[yb] : 1.0f;
         int ywin = m >= 0.5f ? y : yb;
         float *d = dtop ? dtop + (size_t)s * O : NULL;
         float *p = probs ? probs + (size_t)s * O : NULL;
         int pred;
         if (loss == NN_LOSS_BCE) {
-            float zz = z[0], t = target_of(0, 1, y, yb, m, smoothing);
+            float zz = z[0], t = target_of(tg, s, 0, 1, smoothing);
             double l = fmax(zz, 0.0) - zz * t + log1p(exp(-fabs((double)zz)));
             float pr = sigmoid1(zz);
             sum += w * l;
@@ -112,12 +114,12 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothi
                 se += exp((double)z[o] - mx);
             double lse = mx + log(se), zt = 0.0;
             for (int o = 0; o < O; o++)
-                zt += (double)target_of(o, O, y, yb, m, smoothing) * z[o];
+                zt += (double)target_of(tg, s, o, O, smoothing) * z[o];
             sum += w * (lse - zt);
             for (int o = 0; o < O; o++) {
                 float pr = (float)exp((double)z[o] - lse);
                 if (d)
-                    d[o] = w * (pr - target_of(o, O, y, yb, m, smoothing)) * inv;
+                    d[o] = w * (pr - target_of(tg, s, o, O, smoothing)) * inv;
                 if (p)
                     p[o] = pr;
             }
@@ -126,7 +128,7 @@ double nn_loss_eval(nn_loss_kind loss, int n_out, const float *cw, float smoothi
             double l = 0.0;
             int am = 0;
             for (int o = 0; o < O; o++) {
-                float e = z[o] - target_of(o, O, y, yb, m, 0.0f);
+                float e = z[o] - target_of(tg, s, o, O, 0.0f);
                 l += (double)e * e;
                 if (d)
                     d[o] = w * 2.0f * e * inv / (float)O;
@@ -164,24 +166,25 @@ static void *run_job(void *arg)
     nn_run_forward(net, ws, n, tr->upto, j->train != 0, seed, j->start);
     float *dtop = step ? ws->dbuf[1] : NULL;
     float *probs = j->probs ? j->probs + (size_t)j->start * tr->n_out : NULL;
+    nn_targets tg = j->tg; /* this job's samples */
+    tg.labels += j->start;
+    tg.labels_b = tg.labels_b ? tg.labels_b + j->start : NULL;
+    tg.mix = tg.mix ? tg.mix + j->start : NULL;
+    tg.teacher = tg.teacher ? tg.teacher + (size_t)j->start * tr->n_out : NULL;
     j->loss = nn_loss_eval(tr->loss, tr->n_out, tr->cwv, step ? tr->cfg.label_smoothing : 0.0f,
-                           ws->act[tr->upto], j->labels + j->start,
-                           j->labels_b ? j->labels_b + j->start : NULL, j->mix ? j->mix + j->start : NULL,
-                           n, j->total, dtop, probs, &j->correct);
+                           ws->act[tr->upto], &tg, n, j->total, dtop, probs, &j->correct);
     if (step)
         nn_run_backward(net, ws, n, tr->upto, dtop);
     return NULL;
 }
 
 /* Runs one job per thread; thread 0's share runs on the caller. */
-static void run_all(nn_trainer *tr, const float *x, const int *labels, const int *labels_b,
-                    const float *mix, int batch, int train, float *probs)
+static void run_all(nn_trainer *tr, const float *x, const nn_targets *tg, int batch, int train, float *probs)
 {
     int T = tr->threads, chunk = (batch + T - 1) / T;
     for (int t = 0; t < T; t++) {
         nn_job *j = &tr->jobs[t];
-        j->tr = tr, j->t = t, j->x = x, j->labels = labels, j->total = batch;
-        j->labels_b = labels_b, j->mix = mix;
+        j->tr = tr, j->t = t, j->x = x, j->tg = *tg, j->total = batch;
         j->start = t * chunk < batch ? t * chunk : batch;
         j->end = j->start + chunk < batch ? j->start + chunk : batch;
         j->train = train, j->probs = probs;
@@ -377,28 +380,12 @@ static void update_running_stats(nn_trainer *tr)
     }
 }
 
-float nn_trainer_step(nn_trainer *tr, const float *x, const int *labels, int batch, int *n_correct)
+/* One update towards the targets tg, already checked. */
+static float step_towards(nn_trainer *tr, const float *x, const nn_targets *tg, int batch, int *n_correct)
 {
-    return nn_trainer_step_mixed(tr, x, labels, NULL, NULL, batch, n_correct);
-}
-
-float nn_trainer_step_mixed(nn_trainer *tr, const float *x, const int *labels, const int *labels_b,
-                            const float *mix, int batch, int *n_correct)
-{
-    if (n_correct)
-        *n_correct = 0;
-    if (!tr || !check_batch(tr, x, labels, batch) || (!labels_b) != (!mix))
-        return NAN;
-    if (mix) {
-        if (!check_batch(tr, x, labels_b, batch))
-            return NAN;
-        for (int i = 0; i < batch; i++)
-            if (!(mix[i] >= 0.0f && mix[i] <= 1.0f))
-                return NAN;
-    }
     if (tr->average_in)
         nn_trainer_swap_average(tr);
-    run_all(tr, x, labels, labels_b, mix, batch, 1, NULL);
+    run_all(tr, x, tg, batch, 1, NULL);
     /* fixed order: thread 0's buffer collects the others', 1, 2, ... */
     float *g = tr->ws[0].grads;
     size_t np = tr->net->n_params;
@@ -423,11 +410,49 @@ float nn_trainer_step_mixed(nn_trainer *tr, const float *x, const int *labels, c
     return (float)(loss / batch);
 }
 
+float nn_trainer_step(nn_trainer *tr, const float *x, const int *labels, int batch, int *n_correct)
+{
+    return nn_trainer_step_mixed(tr, x, labels, NULL, NULL, batch, n_correct);
+}
+
+float nn_trainer_step_mixed(nn_trainer *tr, const float *x, const int *labels, const int *labels_b,
+                            const float *mix, int batch, int *n_correct)
+{
+    if (n_correct)
+        *n_correct = 0;
+    if (!tr || !check_batch(tr, x, labels, batch) || (!labels_b) != (!mix))
+        return NAN;
+    if (mix) {
+        if (!check_batch(tr, x, labels_b, batch))
+            return NAN;
+        for (int i = 0; i < batch; i++)
+            if (!(mix[i] >= 0.0f && mix[i] <= 1.0f))
+                return NAN;
+    }
+    nn_targets tg = {.labels = labels, .labels_b = labels_b, .mix = mix};
+    return step_towards(tr, x, &tg, batch, n_correct);
+}
+
+float nn_trainer_step_distill(nn_trainer *tr, const float *x, const int *labels, const float *teacher,
+                              float weight, int batch, int *n_correct)
+{
+    if (n_correct)
+        *n_correct = 0;
+    if (!tr || !check_batch(tr, x, labels, batch) || !teacher || !(weight >= 0.0f && weight <= 1.0f))
+        return NAN;
+    for (size_t i = 0; i < (size_t)batch * (size_t)tr->n_out; i++)
+        if (!(teacher[i] >= 0.0f && teacher[i] <= 1.0f))
+            return NAN;
+    nn_targets tg = {.labels = labels, .teacher = teacher, .teacher_weight = weight};
+    return step_towards(tr, x, &tg, batch, n_correct);
+}
+
 float nn_trainer_eval(nn_trainer *tr, const float *x, const int *labels, int batch, float *probs)
 {
     if (!tr || !check_batch(tr, x, labels, batch))
         return NAN;
-    run_all(tr, x, labels, NULL, NULL, batch, 0, probs);
+    nn_targets tg = {.labels = labels};
+    run_all(tr, x, &tg, batch, 0, probs);
     double loss = 0.0;
     for (int t = 0; t < tr->threads; t++)
         loss += tr->jobs[t].loss;
@@ -474,7 +499,8 @@ nn_status nn_trainer_bn_recalibrate_add(nn_trainer *tr, const float *x, const in
                   batch, tr->cfg.max_batch);
         return NN_ERR_ARG;
     }
-    run_all(tr, x, labels, NULL, NULL, batch, NN_JOB_STATS, NULL);
+    nn_targets tg = {.labels = labels};
+    run_all(tr, x, &tg, batch, NN_JOB_STATS, NULL);
     double *acc = tr->bn_sum;
     for (int i = 0; i < tr->upto; i++) {
         const nn_layer *l = &tr->net->layers[i];

@@ -69,6 +69,14 @@ static const char fit_help_optimisation[] =
     "                          (1 - m) * b with m ~ Beta(ALPHA, ALPHA) per image,\n"
     "                          towards the same blend of their labels (e.g. 0.2;\n"
     "                          default 0: off)\n"
+    "  --teacher MODEL         knowledge distillation: each target blends the label\n"
+    "                          with MODEL's prediction for the same augmented image\n"
+    "                          (a net trained before, such as a bigger one or the\n"
+    "                          same recipe: its probabilities carry which images are\n"
+    "                          ambiguous). MODEL must take the same input (size,\n"
+    "                          normalisation, crop) and classes; one extra forward\n"
+    "                          pass of MODEL a batch (two with its mirror average)\n"
+    "  --teacher-weight X      the teacher's share of each target (default 0.5)\n"
     "  --epochs N              (default 15)\n"
     "  --batch N               (default 64)\n"
     "  --class-weights auto|none|balanced  weight class c by max_count/count_c;\n"
@@ -126,9 +134,9 @@ typedef struct {
 
 typedef struct {
     tr_data data;
-    const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
+    const char *arch, *optimizer, *out, *report, *resume, *checkpoint, *teacher;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
-    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase, drop_hardest;
+    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase, drop_hardest, teacher_weight;
     int drop_warmup;
     int has_lr, norm, schedule, step_size, patience, early_stop, bn_batches;
     int class_weights; /* 0 auto, 1 none, 2 balanced */
@@ -426,6 +434,12 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
         snprintf(buf, sizeof buf, "%g after %d epochs", (double)o->drop_hardest, o->drop_warmup);
         nn_net_set_meta(net, "drop_hardest", buf);
     }
+    if (o->teacher) {
+        const char *slash = strrchr(o->teacher, '/');
+        nn_net_set_meta(net, "teacher", slash ? slash + 1 : o->teacher);
+        snprintf(buf, sizeof buf, "%g", (double)o->teacher_weight);
+        nn_net_set_meta(net, "teacher_weight", buf);
+    }
     if (val_acc >= 0) {
         snprintf(buf, sizeof buf, "%.4f", val_acc);
         nn_net_set_meta(net, "val_accuracy", buf);
@@ -438,6 +452,43 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
         return -1;
     }
     return 0;
+}
+
+/* The --teacher model, if it sees exactly the student's input (the batch is
+ * normalised once, for both) and predicts the same classes; NULL with the
+ * reason printed otherwise. */
+static nn_net *load_teacher(const char *path, const nn_net *student)
+{
+    nn_error e = {{0}};
+    nn_net *t;
+    if (nn_net_load(path, &t, &e)) {
+        tr_error("--teacher: %s", e.msg);
+        return NULL;
+    }
+    const nn_input_spec *a = nn_net_input(t), *b = nn_net_input(student);
+    static const char *norms[] = {"unit", "sample", "meanstd"};
+    char why[256] = "";
+    if (nn_net_n_outputs(t) != nn_net_n_outputs(student))
+        snprintf(why, sizeof why, "it has %d outputs, this net %d", nn_net_n_outputs(t), nn_net_n_outputs(student));
+    else if (a->width != b->width || a->height != b->height || a->channels != b->channels)
+        snprintf(why, sizeof why, "its input is %dx%dx%d, this net's %dx%dx%d", a->width, a->height, a->channels,
+                 b->width, b->height, b->channels);
+    else if (a->norm != b->norm || (a->norm == NN_NORM_MEANSTD && (a->mean != b->mean || a->std != b->std)))
+        snprintf(why, sizeof why, "it normalises with --norm %s, this net with %s", norms[a->norm % 3],
+                 norms[b->norm % 3]);
+    else if (a->crop.dx != b->crop.dx || a->crop.dy != b->crop.dy || a->crop.scale != b->crop.scale)
+        snprintf(why, sizeof why, "it cuts faces with --crop %g,%g,%g, this net with %g,%g,%g", (double)a->crop.dx,
+                 (double)a->crop.dy, (double)a->crop.scale, (double)b->crop.dx, (double)b->crop.dy,
+                 (double)b->crop.scale);
+    else if (a->equalize != b->equalize)
+        snprintf(why, sizeof why, "it was trained %s --equalize, this net %s", a->equalize ? "with" : "without",
+                 b->equalize ? "with" : "without");
+    if (why[0]) {
+        tr_error("--teacher %s cannot teach this net: %s. A teacher must see the same input.", path, why);
+        nn_net_free(t);
+        return NULL;
+    }
+    return t;
 }
 
 static int parse_fit(int argc, char **argv, fit_opts *o)
@@ -461,7 +512,8 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"flip-average", no_argument, 0, 'M'},  {"ema", required_argument, 0, 'm'},
         {"label-smoothing", required_argument, 0, 'y'}, {"mixup", required_argument, 0, 'X'},
         {"erase", required_argument, 0, 'U'},   {"drop-hardest", required_argument, 0, 'H'},
-        {"drop-warmup", required_argument, 0, 'W'},
+        {"drop-warmup", required_argument, 0, 'W'}, {"teacher", required_argument, 0, 'D'},
+        {"teacher-weight", required_argument, 0, 'Y'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -475,6 +527,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
     o->step_size = 5;
     o->patience = 2;
     o->drop_warmup = 2;
+    o->teacher_weight = 0.5f;
     o->norm = -1;
     o->crop = (nn_crop_geometry){0, 0, 1};
     const char *positives = NULL;
@@ -552,6 +605,11 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
             if (tr_parse_float(optarg, &o->drop_hardest) || !(o->drop_hardest >= 0 && o->drop_hardest < 0.5f))
                 return tr_usage_error(cmd, "--drop-hardest wants a share in [0, 0.5), such as 0.05, not '%s'", optarg);
             break;
+        case 'D': o->teacher = optarg; break;
+        case 'Y':
+            if (tr_parse_float(optarg, &o->teacher_weight) || !(o->teacher_weight >= 0 && o->teacher_weight <= 1))
+                return tr_usage_error(cmd, "--teacher-weight wants a share in [0, 1], such as 0.5, not '%s'", optarg);
+            break;
         case 'W':
             if (tr_parse_int(optarg, 0, MAX_EPOCHS, &o->drop_warmup))
                 return tr_usage_error(cmd, "--drop-warmup wants a count of epochs >= 0, not '%s'", optarg);
@@ -621,6 +679,10 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         return tr_usage_error(cmd, "no --data given");
     if (!o->out)
         return tr_usage_error(cmd, "no --out MODEL given");
+    if (o->teacher && access(o->teacher, R_OK))
+        return tr_usage_error(cmd, "--teacher %s: %s", o->teacher, strerror(errno));
+    if (o->teacher && o->mixup > 0)
+        return tr_usage_error(cmd, "--teacher and --mixup do not combine: give one of them");
     if (o->erase > 0 && !o->augment)
         return tr_usage_error(cmd, "--erase is part of the augmentation; give --augment too");
     {
@@ -671,6 +733,8 @@ int tr_cmd_fit(int argc, char **argv)
     unsigned char *dropped = NULL;
     uint8_t *tmp = NULL;
     nn_trainer *tr = NULL;
+    nn_net *teacher = NULL;
+    nn_ctx *teacher_ctx = NULL;
     ds_set_init(&s);
     rc = TR_EXIT_FAIL;
     if (!st)
@@ -721,6 +785,14 @@ int tr_cmd_fit(int argc, char **argv)
     if (nn_net_set_input(net, &spec, &e)) {
         tr_error("%s", e.msg);
         goto done;
+    }
+    if (o.teacher) {
+        if (!(teacher = load_teacher(o.teacher, net)))
+            goto done;
+        if (nn_ctx_new(teacher, o.batch, &teacher_ctx, &e)) {
+            tr_error("--teacher %s: %s", o.teacher, e.msg);
+            goto done;
+        }
     }
 
     /* Class weights: w_c = max_count / count_c over the training share. */
@@ -788,6 +860,11 @@ int tr_cmd_fit(int argc, char **argv)
     if (o.drop_hardest > 0)
         snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|drop %g %d",
                  (double)o.drop_hardest, o.drop_warmup);
+    if (teacher) /* the teacher by its weights, wherever the file is */
+        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|teacher %016llx %g",
+                 (unsigned long long)fnv64(0xcbf29ce484222325ull, nn_net_params(teacher),
+                                           nn_net_n_params(teacher) * sizeof(float)),
+                 (double)o.teacher_weight);
     uint64_t cfg_hash = fnv64(0xcbf29ce484222325ull, cfgtext, strlen(cfgtext));
 
     char ckpt[4200];
@@ -835,6 +912,9 @@ int tr_cmd_fit(int argc, char **argv)
                         "class weights %s, %d thread%s\n",
                 o.arch, nn_net_n_params(net), o.optimizer, (double)st->lr, o.batch, n_train, n_val,
                 balanced ? "balanced" : "none", o.threads, o.threads == 1 ? "" : "s");
+    if (teacher && !o.quiet)
+        fprintf(stderr, "fit: distilling %s (teacher weight %g%s)\n", o.teacher, (double)o.teacher_weight,
+                nn_net_input(teacher)->flip_average ? ", its outputs averaged with the mirror image's" : "");
     tr_install_sigint();
     /* Tests interrupt at an exact batch, as Ctrl-C would somewhere. */
     const char *stop_env = getenv("SMILE_TRAIN_INTERRUPT_AFTER");
@@ -868,6 +948,9 @@ int tr_cmd_fit(int argc, char **argv)
             if (o.mixup > 0) {
                 tr_mix_batch(x, labels, nb, px, o.mixup, &st->aug_rng, xmix, labels_b, mix, perm);
                 loss = nn_trainer_step_mixed(tr, x, labels, labels_b, mix, nb, &hits);
+            } else if (teacher) {
+                const float *taught = nn_forward(teacher_ctx, x, nb);
+                loss = nn_trainer_step_distill(tr, x, labels, taught, o.teacher_weight, nb, &hits);
             } else {
                 loss = nn_trainer_step(tr, x, labels, nb, &hits);
             }
@@ -1009,6 +1092,8 @@ nomem:
 done:
     nn_trainer_free(tr);
     nn_net_free(net);
+    nn_ctx_free(teacher_ctx);
+    nn_net_free(teacher);
     ds_set_free(&s);
     free(st);
     free(idx);

@@ -148,8 +148,18 @@ static void check_random_convs(int n)
     }
 }
 
-/* nn_loss_eval against finite differences of the mean loss on the logits */
-static void check_loss(nn_loss_kind kind, int O, const float *cw, float sm, int mixed)
+/* nn_loss_eval with the targets spelled out: label, mixup, teacher */
+static double loss_of(nn_loss_kind kind, int O, const float *cw, float sm, const float *z, const int *y,
+                      const int *yb, const float *mix, const float *teacher, float tw, int n, int total,
+                      float *d, float *probs, int *hits)
+{
+    nn_targets tg = {.labels = y, .labels_b = yb, .mix = mix, .teacher = teacher, .teacher_weight = tw};
+    return nn_loss_eval(kind, O, cw, sm, z, &tg, n, total, d, probs, hits);
+}
+
+/* nn_loss_eval against finite differences of the mean loss on the logits;
+ * mixed: with mixup shares; distilled: with a teacher's probabilities */
+static void check_loss(nn_loss_kind kind, int O, const float *cw, float sm, int mixed, int distilled)
 {
     enum { N = 5 };
     float z[N * 8], d[N * 8], mixv[N];
@@ -163,20 +173,30 @@ static void check_loss(nn_loss_kind kind, int O, const float *cw, float sm, int 
     }
     const int *lb = mixed ? yb : NULL;
     const float *mx = mixed ? mixv : NULL;
+    float teach[N * 8], tw = distilled ? unif(0.2f, 0.9f) : 0.0f;
+    for (int s = 0; s < N; s++) { /* a distribution over the O outputs (or one probability) */
+        float sum = 0.0f;
+        for (int o = 0; o < O; o++)
+            sum += teach[s * O + o] = unif(0.01f, 1.0f);
+        for (int o = 0; o < O && O > 1; o++)
+            teach[s * O + o] /= sum;
+    }
+    const float *te = distilled ? teach : NULL;
     int hits;
-    double l0 = nn_loss_eval(kind, O, cw, sm, z, y, lb, mx, N, N, d, NULL, &hits);
+    double l0 = loss_of(kind, O, cw, sm, z, y, lb, mx, te, tw, N, N, d, NULL, &hits);
     CHECKF(isfinite(l0) && l0 > 0.0, "loss %d: %g", (int)kind, l0);
     const float eps = 1e-3f;
     for (int i = 0; i < N * O; i++) {
         float keep = z[i];
         z[i] = keep + eps;
-        double lp = nn_loss_eval(kind, O, cw, sm, z, y, lb, mx, N, N, NULL, NULL, &hits) / N;
+        double lp = loss_of(kind, O, cw, sm, z, y, lb, mx, te, tw, N, N, NULL, NULL, &hits) / N;
         z[i] = keep - eps;
-        double lm = nn_loss_eval(kind, O, cw, sm, z, y, lb, mx, N, N, NULL, NULL, &hits) / N;
+        double lm = loss_of(kind, O, cw, sm, z, y, lb, mx, te, tw, N, N, NULL, NULL, &hits) / N;
         z[i] = keep;
         double num = (lp - lm) / (2.0 * eps);
-        CHECKF(close_enough(num, d[i], 1e-4), "loss %d O=%d cw=%s smoothing %g mixed %d: d/dz[%d] analytic %.6g numeric %.6g",
-              (int)kind, O, cw ? "yes" : "no", (double)sm, mixed, i, (double)d[i], num);
+        CHECKF(close_enough(num, d[i], 1e-4),
+               "loss %d O=%d cw=%s smoothing %g mixed %d distilled %d: d/dz[%d] analytic %.6g numeric %.6g",
+               (int)kind, O, cw ? "yes" : "no", (double)sm, mixed, distilled, i, (double)d[i], num);
         n_checked++;
     }
 }
@@ -185,38 +205,51 @@ static void check_loss_values(void)
 {
     float z0[3] = {0, 0, 0}, d[3];
     int y1 = 1, y2 = 2, hits;
-    double l = nn_loss_eval(NN_LOSS_BCE, 1, NULL, 0.0f, z0, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
+    double l = loss_of(NN_LOSS_BCE, 1, NULL, 0.0f, z0, &y1, NULL, NULL, NULL, 0.0f, 1, 1, d, NULL, &hits);
     CHECKF(fabs(l - log(2.0)) < 1e-6, "BCE at logit 0: %g", l);
     CHECKF(fabsf(d[0] + 0.5f) < 1e-6f, "BCE gradient at 0: %g", (double)d[0]);
-    l = nn_loss_eval(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.0f, z0, &y2, NULL, NULL, 1, 1, d, NULL, &hits);
+    l = loss_of(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.0f, z0, &y2, NULL, NULL, NULL, 0.0f, 1, 1, d, NULL, &hits);
     CHECKF(fabs(l - log(3.0)) < 1e-6, "CE uniform: %g", l);
     float cw[2] = {1.0f, 3.0f};
-    double lw = nn_loss_eval(NN_LOSS_BCE, 1, cw, 0.0f, z0, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
+    double lw = loss_of(NN_LOSS_BCE, 1, cw, 0.0f, z0, &y1, NULL, NULL, NULL, 0.0f, 1, 1, d, NULL, &hits);
     CHECKF(fabs(lw - 3.0 * log(2.0)) < 1e-6, "weighted BCE: %g", lw);
     /* stable at huge logits */
     float zb[2] = {1e4f, -1e4f};
     int yb[2] = {0, 1};
-    l = nn_loss_eval(NN_LOSS_BCE, 1, NULL, 0.0f, zb, yb, NULL, NULL, 2, 2, d, NULL, &hits);
+    l = loss_of(NN_LOSS_BCE, 1, NULL, 0.0f, zb, yb, NULL, NULL, NULL, 0.0f, 2, 2, d, NULL, &hits);
     CHECKF(isfinite(l) && fabs(l - 2e4) < 1.0, "BCE at |z|=1e4: %g", l);
     CHECKF(isfinite(d[0]) && isfinite(d[1]), "BCE gradient at |z|=1e4");
     float zc[3] = {1e4f, -1e4f, 0.0f};
-    l = nn_loss_eval(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.0f, zc, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
+    l = loss_of(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.0f, zc, &y1, NULL, NULL, NULL, 0.0f, 1, 1, d, NULL, &hits);
     CHECKF(isfinite(l) && fabs(l - 2e4) < 1.0, "CE at |z|=1e4: %g", l);
     /* label smoothing 0.2: the loss is lowest where the probabilities equal
      * the smoothed targets, 0.9 for the label and 0.1 for the other (BCE), and
      * 0.2/3 + 0.8 against 0.2/3 (3-way CE), not at certainty */
     float zs = logf(0.9f / 0.1f);
-    l = nn_loss_eval(NN_LOSS_BCE, 1, NULL, 0.2f, &zs, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
+    l = loss_of(NN_LOSS_BCE, 1, NULL, 0.2f, &zs, &y1, NULL, NULL, NULL, 0.0f, 1, 1, d, NULL, &hits);
     CHECKF(fabsf(d[0]) < 1e-6f, "smoothed BCE gradient at p = 0.9: %g", (double)d[0]);
     CHECKF(fabs(l - (-0.9 * log(0.9) - 0.1 * log(0.1))) < 1e-5, "smoothed BCE at its minimum: %g", l);
     float zl = 30.0f;
-    nn_loss_eval(NN_LOSS_BCE, 1, NULL, 0.2f, &zl, &y1, NULL, NULL, 1, 1, d, NULL, &hits);
+    loss_of(NN_LOSS_BCE, 1, NULL, 0.2f, &zl, &y1, NULL, NULL, NULL, 0.0f, 1, 1, d, NULL, &hits);
     CHECKF(d[0] > 0.09f, "smoothed BCE pushes a certain logit back: gradient %g", (double)d[0]);
     float off = 0.2f / 3.0f, on = 0.8f + off;
     float zt[3] = {logf(off), logf(off), logf(on)};
-    nn_loss_eval(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.2f, zt, &y2, NULL, NULL, 1, 1, d, NULL, &hits);
+    loss_of(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.2f, zt, &y2, NULL, NULL, NULL, 0.0f, 1, 1, d, NULL, &hits);
     CHECKF(fabsf(d[0]) < 1e-6f && fabsf(d[1]) < 1e-6f && fabsf(d[2]) < 1e-6f,
           "smoothed CE gradient at the smoothed target: %g %g %g", (double)d[0], (double)d[1], (double)d[2]);
+    /* distillation: the BCE gradient at logit 0 is 0.5 - target, the target
+     * being (1 - w) * label + w * teacher; the CE gradient likewise per class */
+    float tp = 0.2f, z1 = 0.0f;
+    loss_of(NN_LOSS_BCE, 1, NULL, 0.0f, &z1, &y1, NULL, NULL, &tp, 1.0f, 1, 1, d, NULL, &hits);
+    CHECKF(fabsf(d[0] - 0.3f) < 1e-6f, "BCE towards a teacher's 0.2 alone: gradient %g, want 0.3", (double)d[0]);
+    CHECKF(hits == 0, "a hit counted against the label with a teacher: %d", hits);
+    loss_of(NN_LOSS_BCE, 1, NULL, 0.0f, &z1, &y1, NULL, NULL, &tp, 0.5f, 1, 1, d, NULL, &hits);
+    CHECKF(fabsf(d[0] + 0.1f) < 1e-6f, "BCE half label 1, half teacher 0.2: gradient %g, want -0.1", (double)d[0]);
+    float tq[3] = {0.5f, 0.3f, 0.2f};
+    loss_of(NN_LOSS_SOFTMAX_CE, 3, NULL, 0.0f, z0, &y2, NULL, NULL, tq, 0.25f, 1, 1, d, NULL, &hits);
+    CHECKF(fabsf(d[0] - (1.0f / 3 - 0.125f)) < 1e-6f && fabsf(d[1] - (1.0f / 3 - 0.075f)) < 1e-6f &&
+               fabsf(d[2] - (1.0f / 3 - 0.8f)) < 1e-6f,
+           "CE a quarter teacher: gradient %g %g %g", (double)d[0], (double)d[1], (double)d[2]);
     /* mixup: the loss of a mixed target is the mix of the two labels' losses
      * (BCE and CE are linear in the target), class weights mixed likewise;
      * the hit goes to the label with the larger share */
@@ -226,15 +259,15 @@ static void check_loss_values(void)
         nn_loss_kind kind = k ? NN_LOSS_SOFTMAX_CE : NN_LOSS_BCE;
         int O = k ? 3 : 1, y0 = k ? ya : 0, y1b = k ? yc : 1;
         float cwm[3] = {1.0f, 2.5f, 4.0f};
-        double la = nn_loss_eval(kind, O, cwm, 0.0f, zm, &y0, NULL, NULL, 1, 1, NULL, NULL, &hits);
-        double lb2 = nn_loss_eval(kind, O, cwm, 0.0f, zm, &y1b, NULL, NULL, 1, 1, NULL, NULL, &hits);
+        double la = loss_of(kind, O, cwm, 0.0f, zm, &y0, NULL, NULL, NULL, 0.0f, 1, 1, NULL, NULL, &hits);
+        double lb2 = loss_of(kind, O, cwm, 0.0f, zm, &y1b, NULL, NULL, NULL, 0.0f, 1, 1, NULL, NULL, &hits);
         double w = 0.7 * cwm[y0] + 0.3 * cwm[y1b];
-        double lm = nn_loss_eval(kind, O, cwm, 0.0f, zm, &y0, &y1b, &m07, 1, 1, NULL, NULL, &hits);
+        double lm = loss_of(kind, O, cwm, 0.0f, zm, &y0, &y1b, &m07, NULL, 0.0f, 1, 1, NULL, NULL, &hits);
         double want = w * (0.7 * la / cwm[y0] + 0.3 * lb2 / cwm[y1b]);
         CHECKF(fabs(lm - want) < 1e-5, "mixed loss %d: %g, want %g", (int)kind, lm, want);
         int hit_a, hit_b;
-        nn_loss_eval(kind, O, NULL, 0.0f, zm, &y0, &y1b, &m07, 1, 1, NULL, NULL, &hit_a);
-        nn_loss_eval(kind, O, NULL, 0.0f, zm, &y0, &y1b, &m02, 1, 1, NULL, NULL, &hit_b);
+        loss_of(kind, O, NULL, 0.0f, zm, &y0, &y1b, &m07, NULL, 0.0f, 1, 1, NULL, NULL, &hit_a);
+        loss_of(kind, O, NULL, 0.0f, zm, &y0, &y1b, &m02, NULL, 0.0f, 1, 1, NULL, NULL, &hit_b);
         /* zm predicts 1 (BCE, logit 0.3 > 0) and class 2 (CE) */
         CHECKF(hit_a == 0 && hit_b == 1, "mixed hits %d: share 0.7 of a wrong label %d, 0.8 of the right one %d",
               (int)kind, hit_a, hit_b);
@@ -337,17 +370,21 @@ int main(void)
     check_random_convs(40);
 
     const float cw2[2] = {0.5f, 2.0f}, cw4[4] = {1.0f, 2.0f, 0.5f, 3.0f};
-    check_loss(NN_LOSS_BCE, 1, NULL, 0.0f, 0);
-    check_loss(NN_LOSS_BCE, 1, cw2, 0.0f, 0);
-    check_loss(NN_LOSS_BCE, 1, cw2, 0.1f, 0);
-    check_loss(NN_LOSS_BCE, 1, cw2, 0.1f, 1);
-    check_loss(NN_LOSS_SOFTMAX_CE, 4, NULL, 0.0f, 0);
-    check_loss(NN_LOSS_SOFTMAX_CE, 4, cw4, 0.0f, 0);
-    check_loss(NN_LOSS_SOFTMAX_CE, 4, cw4, 0.1f, 0);
-    check_loss(NN_LOSS_SOFTMAX_CE, 4, cw4, 0.1f, 1);
-    check_loss(NN_LOSS_MSE, 1, NULL, 0.0f, 0);
-    check_loss(NN_LOSS_MSE, 4, cw4, 0.0f, 0);
-    check_loss(NN_LOSS_MSE, 4, cw4, 0.0f, 1);
+    check_loss(NN_LOSS_BCE, 1, NULL, 0.0f, 0, 0);
+    check_loss(NN_LOSS_BCE, 1, cw2, 0.0f, 0, 0);
+    check_loss(NN_LOSS_BCE, 1, cw2, 0.1f, 0, 0);
+    check_loss(NN_LOSS_BCE, 1, cw2, 0.1f, 1, 0);
+    check_loss(NN_LOSS_BCE, 1, cw2, 0.1f, 0, 1);
+    check_loss(NN_LOSS_BCE, 1, NULL, 0.0f, 1, 1);
+    check_loss(NN_LOSS_SOFTMAX_CE, 4, NULL, 0.0f, 0, 0);
+    check_loss(NN_LOSS_SOFTMAX_CE, 4, cw4, 0.0f, 0, 0);
+    check_loss(NN_LOSS_SOFTMAX_CE, 4, cw4, 0.1f, 0, 0);
+    check_loss(NN_LOSS_SOFTMAX_CE, 4, cw4, 0.1f, 1, 0);
+    check_loss(NN_LOSS_SOFTMAX_CE, 4, cw4, 0.1f, 0, 1);
+    check_loss(NN_LOSS_MSE, 1, NULL, 0.0f, 0, 0);
+    check_loss(NN_LOSS_MSE, 4, cw4, 0.0f, 0, 0);
+    check_loss(NN_LOSS_MSE, 4, cw4, 0.0f, 1, 0);
+    check_loss(NN_LOSS_MSE, 4, cw4, 0.0f, 0, 1);
     check_loss_values();
 
     const char *bin = "input 6 6 1\nconv 2 3 stride=2 pad=tf_same\ntanh\nflatten\ndense 4\n"

@@ -597,6 +597,51 @@ static void test_mixed_step(void)
     nn_net_free(a);
 }
 
+/* Distillation: a teacher weight of 0 is the plain step; bad teachers are
+ * refused without touching the net; with weight 1 the net learns the
+ * teacher, not the labels. */
+static void test_distill_step(void)
+{
+    nn_net *a, *b;
+    nn_trainer *ta = new_trainer(&a, 2), *tb = new_trainer(&b, 2);
+    enum { B = 16 };
+    float teacher[B];
+    for (int i = 0; i < B; i++)
+        teacher[i] = 0.05f * (float)i;
+    for (int s = 0; s < 5; s++) {
+        nn_trainer_step(ta, xtr + (size_t)s * B * IMG * IMG, ytr + s * B, B, NULL);
+        nn_trainer_step_distill(tb, xtr + (size_t)s * B * IMG * IMG, ytr + s * B, teacher, 0.0f, B, NULL);
+    }
+    CHECKF(same_params(a, b), "a distilled step with teacher weight 0 differs from a plain step");
+    float keep = nn_net_params(b)[0];
+    CHECKF(isnan(nn_trainer_step_distill(tb, xtr, ytr, teacher, 1.5f, B, NULL)), "teacher weight 1.5 accepted");
+    CHECKF(isnan(nn_trainer_step_distill(tb, xtr, ytr, NULL, 0.5f, B, NULL)), "no teacher accepted");
+    teacher[4] = NAN;
+    CHECKF(isnan(nn_trainer_step_distill(tb, xtr, ytr, teacher, 0.5f, B, NULL)), "teacher NaN accepted");
+    teacher[4] = -0.1f;
+    CHECKF(isnan(nn_trainer_step_distill(tb, xtr, ytr, teacher, 0.5f, B, NULL)), "teacher -0.1 accepted");
+    CHECKF(nn_net_params(b)[0] == keep, "a refused distilled step changed the net");
+    nn_trainer_free(ta);
+    nn_trainer_free(tb);
+    nn_net_free(a);
+    nn_net_free(b);
+
+    /* a teacher that says the opposite of every label, followed alone */
+    nn_trainer *tt = new_trainer(&a, 1);
+    for (int s = 0; s < 150; s++) {
+        int off = (s * B) % (NTRAIN - B);
+        for (int i = 0; i < B; i++)
+            teacher[i] = ytr[off + i] ? 0.05f : 0.95f;
+        REQUIRE(isfinite(nn_trainer_step_distill(tt, xtr + (size_t)off * IMG * IMG, ytr + off, teacher, 1.0f, B, NULL)),
+                "distilled step %d", s);
+    }
+    float probs[NTEST];
+    int hits = test_hits(tt, probs);
+    CHECKF(hits <= NTEST / 10, "a net taught the opposite of its labels still agrees with %d/%d labels", hits, NTEST);
+    nn_trainer_free(tt);
+    nn_net_free(a);
+}
+
 int main(void)
 {
     nn_rng rng;
@@ -616,6 +661,7 @@ int main(void)
     test_label_smoothing();
     test_beta();
     test_mixed_step();
+    test_distill_step();
     test_running_stats(1);
     test_running_stats(3);
     test_bn_recalibrate(1);

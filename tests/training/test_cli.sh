@@ -48,6 +48,9 @@ if [ "$WHAT" = args ]; then
     expect 2 "give --augment too" "$ST" fit --data smiles:/x --out "$T/m.nnm" --erase 0.5
     expect 2 "--drop-hardest wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --drop-hardest 0.5
     expect 2 "--drop-warmup wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --drop-warmup -1
+    expect 2 "--teacher-weight wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --teacher "$0" --teacher-weight 1.5
+    expect 2 "--teacher $T/none.nnm: No such file" "$ST" fit --data smiles:/x --out "$T/m.nnm" --teacher "$T/none.nnm"
+    expect 2 "do not combine" "$ST" fit --data smiles:/x --out "$T/m.nnm" --teacher "$0" --mixup 0.2
     expect 2 "--lr wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --lr -1
     expect 2 "--crop wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --crop 1,2
     expect 2 "unknown option '--frobnicate'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --frobnicate
@@ -212,6 +215,21 @@ cmp -s "$T/e.csv" "$T/s.csv" || bad "--drop-hardest with a warm-up as long as th
 resume_matches --drop-hardest "$T/q.nnm" "$T/r.nnm" 4 $BN --drop-hardest 0.25 --drop-warmup 1
 "$ST" fit $BN --drop-hardest 0.25 --drop-warmup 1 --out "$T/t.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/t.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/t.err" || bad "a --drop-hardest resume from a plain checkpoint was not refused"
+# distillation: a teacher weight of 0 gives the plain predictions, a real one
+# changes them and resumes bit-exactly; a teacher that sees another input, or
+# a checkpoint without the teacher, is refused
+"$ST" fit $BN --teacher "$T/e.nnm" --teacher-weight 0 --out "$T/u.nnm" || bad "fit u (--teacher-weight 0) failed"
+"$ST" fit $BN --teacher "$T/e.nnm" --teacher-weight 0.8 --out "$T/v.nnm" || bad "fit v (--teacher) failed"
+predict "$T/u.nnm" "$T/u.csv" && predict "$T/v.nnm" "$T/v.csv" || bad "eval --predictions of u, v failed"
+cmp -s "$T/e.csv" "$T/u.csv" || bad "--teacher-weight 0 changed the predictions"
+cmp -s "$T/e.csv" "$T/v.csv" && bad "--teacher-weight 0.8 gave the same predictions as plain training"
+resume_matches --teacher "$T/v.nnm" "$T/w.nnm" 5 $BN --teacher "$T/e.nnm" --teacher-weight 0.8
+"$ST" fit $BN --teacher "$T/e.nnm" --teacher-weight 0.8 --out "$T/x.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/x.err"
+[ $? -eq 1 ] && grep -q "other data or options" "$T/x.err" || bad "a --teacher resume from a plain checkpoint was not refused"
+printf 'input 20 20 1\nconv 2 3\nrelu\nflatten\ndense 1\nsigmoid\n' >"$T/small.arch"
+"$ST" fit --data "smiles:$SMILES" --arch "$T/small.arch" --limit 16 --epochs 1 --quiet --out "$T/z.nnm" || bad "fit z failed"
+"$ST" fit $BN --teacher "$T/z.nnm" --out "$T/y.nnm" 2>"$T/y.err"
+[ $? -eq 1 ] && grep -q "cannot teach this net: its input is" "$T/y.err" || bad "a teacher of another input size was not refused: $(cat "$T/y.err")"
 # a checkpoint of other options is refused
 "$ST" fit $COMMON --epochs 3 --lr 0.01 --out "$T/d.nnm" --resume "$T/b.nnm.ckpt" 2>"$T/d.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/d.err" || bad "a mismatched resume was not refused"
