@@ -75,7 +75,8 @@ static const char fit_help_optimisation[] =
     "                          same recipe: its probabilities carry which images are\n"
     "                          ambiguous). MODEL must take the same input (size,\n"
     "                          normalisation, crop) and classes; one extra forward\n"
-    "                          pass of MODEL a batch (two with its mirror average)\n"
+    "                          pass of MODEL a batch (two with its mirror average).\n"
+    "                          Repeat it (up to 8) to learn from the teachers' mean\n"
     "  --teacher-weight X      the teacher's share of each target (default 0.5)\n"
     "  --epochs N              (default 15)\n"
     "  --batch N               (default 64)\n"
@@ -107,6 +108,7 @@ static const char fit_help_optimisation[] =
     "  --quiet                 no progress output\n";
 
 #define MAX_EPOCHS 1000
+#define MAX_TEACHERS 8
 #define STATE_MAGIC 0x53545246u /* "FRTS" */
 #define STATE_VERSION 1
 
@@ -134,7 +136,9 @@ typedef struct {
 
 typedef struct {
     tr_data data;
-    const char *arch, *optimizer, *out, *report, *resume, *checkpoint, *teacher;
+    const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
+    const char *teachers[MAX_TEACHERS];
+    int n_teachers;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
     float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase, drop_hardest, teacher_weight;
     int drop_warmup;
@@ -434,9 +438,14 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
         snprintf(buf, sizeof buf, "%g after %d epochs", (double)o->drop_hardest, o->drop_warmup);
         nn_net_set_meta(net, "drop_hardest", buf);
     }
-    if (o->teacher) {
-        const char *slash = strrchr(o->teacher, '/');
-        nn_net_set_meta(net, "teacher", slash ? slash + 1 : o->teacher);
+    if (o->n_teachers) {
+        char names[1024] = "";
+        for (int i = 0; i < o->n_teachers; i++) {
+            const char *slash = strrchr(o->teachers[i], '/');
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "",
+                     slash ? slash + 1 : o->teachers[i]);
+        }
+        nn_net_set_meta(net, "teacher", names);
         snprintf(buf, sizeof buf, "%g", (double)o->teacher_weight);
         nn_net_set_meta(net, "teacher_weight", buf);
     }
@@ -605,7 +614,11 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
             if (tr_parse_float(optarg, &o->drop_hardest) || !(o->drop_hardest >= 0 && o->drop_hardest < 0.5f))
                 return tr_usage_error(cmd, "--drop-hardest wants a share in [0, 0.5), such as 0.05, not '%s'", optarg);
             break;
-        case 'D': o->teacher = optarg; break;
+        case 'D':
+            if (o->n_teachers == MAX_TEACHERS)
+                return tr_usage_error(cmd, "at most %d --teacher models", MAX_TEACHERS);
+            o->teachers[o->n_teachers++] = optarg;
+            break;
         case 'Y':
             if (tr_parse_float(optarg, &o->teacher_weight) || !(o->teacher_weight >= 0 && o->teacher_weight <= 1))
                 return tr_usage_error(cmd, "--teacher-weight wants a share in [0, 1], such as 0.5, not '%s'", optarg);
@@ -679,9 +692,10 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         return tr_usage_error(cmd, "no --data given");
     if (!o->out)
         return tr_usage_error(cmd, "no --out MODEL given");
-    if (o->teacher && access(o->teacher, R_OK))
-        return tr_usage_error(cmd, "--teacher %s: %s", o->teacher, strerror(errno));
-    if (o->teacher && o->mixup > 0)
+    for (int i = 0; i < o->n_teachers; i++)
+        if (access(o->teachers[i], R_OK))
+            return tr_usage_error(cmd, "--teacher %s: %s", o->teachers[i], strerror(errno));
+    if (o->n_teachers && o->mixup > 0)
         return tr_usage_error(cmd, "--teacher and --mixup do not combine: give one of them");
     if (o->erase > 0 && !o->augment)
         return tr_usage_error(cmd, "--erase is part of the augmentation; give --augment too");
@@ -733,8 +747,9 @@ int tr_cmd_fit(int argc, char **argv)
     unsigned char *dropped = NULL;
     uint8_t *tmp = NULL;
     nn_trainer *tr = NULL;
-    nn_net *teacher = NULL;
-    nn_ctx *teacher_ctx = NULL;
+    nn_net *teacher[MAX_TEACHERS] = {0};
+    nn_ctx *teacher_ctx[MAX_TEACHERS] = {0};
+    float *taught = NULL; /* the teachers' mean probabilities for a batch */
     ds_set_init(&s);
     rc = TR_EXIT_FAIL;
     if (!st)
@@ -786,11 +801,11 @@ int tr_cmd_fit(int argc, char **argv)
         tr_error("%s", e.msg);
         goto done;
     }
-    if (o.teacher) {
-        if (!(teacher = load_teacher(o.teacher, net)))
+    for (int i = 0; i < o.n_teachers; i++) {
+        if (!(teacher[i] = load_teacher(o.teachers[i], net)))
             goto done;
-        if (nn_ctx_new(teacher, o.batch, &teacher_ctx, &e)) {
-            tr_error("--teacher %s: %s", o.teacher, e.msg);
+        if (nn_ctx_new(teacher[i], o.batch, &teacher_ctx[i], &e)) {
+            tr_error("--teacher %s: %s", o.teachers[i], e.msg);
             goto done;
         }
     }
@@ -844,6 +859,8 @@ int tr_cmd_fit(int argc, char **argv)
         if (!losses || !dropped)
             goto nomem;
     }
+    if (o.n_teachers && !(taught = malloc((size_t)o.batch * (size_t)n_out * sizeof *taught)))
+        goto nomem;
     if (!x || !labels || !probs || !tmp)
         goto nomem;
 
@@ -860,10 +877,10 @@ int tr_cmd_fit(int argc, char **argv)
     if (o.drop_hardest > 0)
         snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|drop %g %d",
                  (double)o.drop_hardest, o.drop_warmup);
-    if (teacher) /* the teacher by its weights, wherever the file is */
+    for (int i = 0; i < o.n_teachers; i++) /* each teacher by its weights, wherever the file is */
         snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|teacher %016llx %g",
-                 (unsigned long long)fnv64(0xcbf29ce484222325ull, nn_net_params(teacher),
-                                           nn_net_n_params(teacher) * sizeof(float)),
+                 (unsigned long long)fnv64(0xcbf29ce484222325ull, nn_net_params(teacher[i]),
+                                           nn_net_n_params(teacher[i]) * sizeof(float)),
                  (double)o.teacher_weight);
     uint64_t cfg_hash = fnv64(0xcbf29ce484222325ull, cfgtext, strlen(cfgtext));
 
@@ -912,9 +929,10 @@ int tr_cmd_fit(int argc, char **argv)
                         "class weights %s, %d thread%s\n",
                 o.arch, nn_net_n_params(net), o.optimizer, (double)st->lr, o.batch, n_train, n_val,
                 balanced ? "balanced" : "none", o.threads, o.threads == 1 ? "" : "s");
-    if (teacher && !o.quiet)
-        fprintf(stderr, "fit: distilling %s (teacher weight %g%s)\n", o.teacher, (double)o.teacher_weight,
-                nn_net_input(teacher)->flip_average ? ", its outputs averaged with the mirror image's" : "");
+    for (int i = 0; i < o.n_teachers && !o.quiet; i++)
+        fprintf(stderr, "fit: distilling %s (teacher weight %g%s%s)\n", o.teachers[i], (double)o.teacher_weight,
+                o.n_teachers > 1 ? ", the teachers' mean" : "",
+                nn_net_input(teacher[i])->flip_average ? ", its outputs averaged with the mirror image's" : "");
     tr_install_sigint();
     /* Tests interrupt at an exact batch, as Ctrl-C would somewhere. */
     const char *stop_env = getenv("SMILE_TRAIN_INTERRUPT_AFTER");
@@ -948,8 +966,15 @@ int tr_cmd_fit(int argc, char **argv)
             if (o.mixup > 0) {
                 tr_mix_batch(x, labels, nb, px, o.mixup, &st->aug_rng, xmix, labels_b, mix, perm);
                 loss = nn_trainer_step_mixed(tr, x, labels, labels_b, mix, nb, &hits);
-            } else if (teacher) {
-                const float *taught = nn_forward(teacher_ctx, x, nb);
+            } else if (o.n_teachers) {
+                size_t nt = (size_t)nb * (size_t)n_out;
+                for (int i = 0; i < o.n_teachers; i++) {
+                    const float *p = nn_forward(teacher_ctx[i], x, nb);
+                    for (size_t k = 0; k < nt; k++)
+                        taught[k] = (i ? taught[k] : 0.0f) + p[k] / (float)o.n_teachers;
+                }
+                for (size_t k = 0; k < nt; k++) /* rounding may pass 1 */
+                    taught[k] = taught[k] < 1.0f ? taught[k] : 1.0f;
                 loss = nn_trainer_step_distill(tr, x, labels, taught, o.teacher_weight, nb, &hits);
             } else {
                 loss = nn_trainer_step(tr, x, labels, nb, &hits);
@@ -1092,8 +1117,11 @@ nomem:
 done:
     nn_trainer_free(tr);
     nn_net_free(net);
-    nn_ctx_free(teacher_ctx);
-    nn_net_free(teacher);
+    for (int i = 0; i < MAX_TEACHERS; i++) {
+        nn_ctx_free(teacher_ctx[i]);
+        nn_net_free(teacher[i]);
+    }
+    free(taught);
     ds_set_free(&s);
     free(st);
     free(idx);

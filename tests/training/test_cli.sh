@@ -224,6 +224,11 @@ predict "$T/u.nnm" "$T/u.csv" && predict "$T/v.nnm" "$T/v.csv" || bad "eval --pr
 cmp -s "$T/e.csv" "$T/u.csv" || bad "--teacher-weight 0 changed the predictions"
 cmp -s "$T/e.csv" "$T/v.csv" && bad "--teacher-weight 0.8 gave the same predictions as plain training"
 resume_matches --teacher "$T/v.nnm" "$T/w.nnm" 5 $BN --teacher "$T/e.nnm" --teacher-weight 0.8
+# two teachers, the same one twice: their mean is that teacher
+"$ST" fit $BN --teacher "$T/e.nnm" --teacher "$T/e.nnm" --teacher-weight 0.8 --out "$T/v2.nnm" || bad "fit v2 (two teachers) failed"
+predict "$T/v2.nnm" "$T/v2.csv" && cmp -s "$T/v.csv" "$T/v2.csv" || bad "the mean of one teacher twice taught otherwise than the teacher"
+"$ST" fit $BN --teacher "$T/e.nnm" --teacher "$T/h.nnm" --teacher-weight 0.8 --out "$T/v3.nnm" || bad "fit v3 (two teachers) failed"
+predict "$T/v3.nnm" "$T/v3.csv" && ! cmp -s "$T/v.csv" "$T/v3.csv" || bad "a second, other teacher changed nothing"
 "$ST" fit $BN --teacher "$T/e.nnm" --teacher-weight 0.8 --out "$T/x.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/x.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/x.err" || bad "a --teacher resume from a plain checkpoint was not refused"
 printf 'input 20 20 1\nconv 2 3\nrelu\nflatten\ndense 1\nsigmoid\n' >"$T/small.arch"
