@@ -46,6 +46,8 @@ if [ "$WHAT" = args ]; then
     expect 2 "--mixup wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --mixup -1
     expect 2 "--erase wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --augment --erase 1.5
     expect 2 "give --augment too" "$ST" fit --data smiles:/x --out "$T/m.nnm" --erase 0.5
+    expect 2 "--augment-strength wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --augment --augment-strength 0
+    expect 2 "give --augment too" "$ST" fit --data smiles:/x --out "$T/m.nnm" --augment-strength 0.5
     expect 2 "--drop-hardest wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --drop-hardest 0.5
     expect 2 "--drop-warmup wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --drop-warmup -1
     expect 2 "--teacher-weight wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --teacher "$0" --teacher-weight 1.5
@@ -200,8 +202,6 @@ cmp -s "$T/l.nnm" "$T/j.nnm" && bad "--ema 0.9 saved the same model as no averag
 "$ST" fit $BN --augment --erase 0.5 --out "$T/n.nnm" || bad "fit n (--erase 0.5) failed"
 cmp -s "$T/m.nnm" "$T/n.nnm" && bad "--erase 0.5 made the same model as --augment alone"
 resume_matches --erase "$T/n.nnm" "$T/o.nnm" 5 $BN --augment --erase 0.5
-"$ST" fit $BN --augment --erase 0.5 --out "$T/p.nnm" --resume "$T/m.nnm.ckpt" 2>"$T/p.err"
-[ $? -eq 1 ] && grep -q "other data or options" "$T/p.err" || bad "an --erase resume from a checkpoint without it was not refused"
 # loss truncation: after the warm-up it changes the weights, and resumes
 # bit-exactly; a warm-up as long as the run gives the plain weights (the
 # files differ only in the metadata naming the option, so compare predictions)
@@ -215,6 +215,18 @@ cmp -s "$T/e.csv" "$T/s.csv" || bad "--drop-hardest with a warm-up as long as th
 resume_matches --drop-hardest "$T/q.nnm" "$T/r.nnm" 4 $BN --drop-hardest 0.25 --drop-warmup 1
 "$ST" fit $BN --drop-hardest 0.25 --drop-warmup 1 --out "$T/t.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/t.err"
 [ $? -eq 1 ] && grep -q "other data or options" "$T/t.err" || bad "a --drop-hardest resume from a plain checkpoint was not refused"
+# augmentation strength: 1 is the default bit for bit, 0.5 changes the model
+# and resumes bit-exactly, and a checkpoint of the default strength is refused
+"$ST" fit $BN --augment --augment-strength 1 --out "$T/m1.nnm" || bad "fit m1 (--augment-strength 1) failed"
+cmp -s "$T/m.nnm" "$T/m1.nnm" || bad "--augment-strength 1 changed the model"
+"$ST" fit $BN --augment --augment-strength 0.5 --out "$T/m2.nnm" || bad "fit m2 (--augment-strength 0.5) failed"
+predict "$T/m.nnm" "$T/m.csv" && predict "$T/m2.nnm" "$T/m2.csv" || bad "eval --predictions of m, m2 failed"
+cmp -s "$T/m.csv" "$T/m2.csv" && bad "--augment-strength 0.5 gave the same predictions as 1"
+resume_matches --augment-strength "$T/m2.nnm" "$T/m3.nnm" 5 $BN --augment --augment-strength 0.5
+"$ST" fit $BN --augment --augment-strength 0.5 --out "$T/m4.nnm" --resume "$T/m.nnm.ckpt" 2>"$T/m4.err"
+[ $? -eq 1 ] && grep -q "other data or options" "$T/m4.err" || bad "an --augment-strength resume from a default checkpoint was not refused"
+"$ST" fit $BN --augment --erase 0.5 --out "$T/p.nnm" --resume "$T/m.nnm.ckpt" 2>"$T/p.err"
+[ $? -eq 1 ] && grep -q "other data or options" "$T/p.err" || bad "an --erase resume from a checkpoint without it was not refused"
 # distillation: a teacher weight of 0 gives the plain predictions, a real one
 # changes them and resumes bit-exactly; a teacher that sees another input, or
 # a checkpoint without the teacher, is refused
