@@ -251,15 +251,24 @@ static sc_seg *seg_push(sc_ctx *c, sc_input *in, int seq, int cap_frames) {
 
 /* ------------------------------------------------------------ reader */
 
-static int looks_like_image(const char *path) {
+/* What a file holds, by its first bytes: a photo that imageio decodes (JPEG,
+ * PNG: Exif orientation, full colour handling), a picture that only FFmpeg
+ * decodes (WebP, BMP, TIFF, GIF), or anything else (a video, or garbage for
+ * FFmpeg to refuse). */
+enum { PIC_NONE, PIC_IMAGEIO, PIC_FFMPEG };
+static int picture_kind(const char *path) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return 0;
-    unsigned char h[8] = {0};
+    if (!fp) return PIC_NONE;
+    unsigned char h[12] = {0};
     size_t n = fread(h, 1, sizeof(h), fp);
     fclose(fp);
-    if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) return 1;
-    if (n >= 8 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0) return 1;
-    return 0;
+    if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) return PIC_IMAGEIO;
+    if (n >= 8 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0) return PIC_IMAGEIO;
+    if (n >= 12 && memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WEBP", 4) == 0) return PIC_FFMPEG;
+    if (n >= 6 && (memcmp(h, "GIF87a", 6) == 0 || memcmp(h, "GIF89a", 6) == 0)) return PIC_FFMPEG;
+    if (n >= 4 && (memcmp(h, "II*\0", 4) == 0 || memcmp(h, "MM\0*", 4) == 0)) return PIC_FFMPEG;
+    if (n >= 2 && h[0] == 'B' && h[1] == 'M') return PIC_FFMPEG;
+    return PIC_NONE;
 }
 
 /* Adds a frame to a segment (locked by caller); wakes the worker. */
@@ -357,7 +366,10 @@ static sc_buf *copy_frame(sc_ctx *c, const cap_frame *f, int colour, cap_pixfmt 
     return NULL;
 }
 
-static void read_video(sc_ctx *c, sc_input *in) {
+/* A video, or with picture set a picture FFmpeg decodes: that is scored as a
+ * photo (its first frame) unless its header counts several frames, as an
+ * animated GIF's does. */
+static void read_video(sc_ctx *c, sc_input *in, int picture) {
     cap_status st;
     char err[512];
     cap_source *src = cap_file_open(in->path, &st, err, sizeof(err));
@@ -372,6 +384,10 @@ static void read_video(sc_ctx *c, sc_input *in) {
     }
     in->frames_hint = cap_source_frame_count(src);
     in->fps = cap_source_fps(src);
+    if (picture && in->frames_hint <= 1) {
+        in->still = 1;
+        in->frames_hint = 1;
+    }
     cap_source_set_colour(src, c->opt->annotate != NULL); /* H.264 annotated in colour */
     sc_frame ring[WARM_FRAMES]; /* the last frames read, replayed into the next segment */
     int ring_n = 0, ring_pos = 0;
@@ -447,6 +463,7 @@ static void read_video(sc_ctx *c, sc_input *in) {
         else ring_n++;
         ring[ring_pos] = (sc_frame){b, fmt, f.width, f.height, f.index, f.timestamp_s};
         ring_pos = (ring_pos + 1) % WARM_FRAMES;
+        if (in->still) break;
     }
     for (int k = 0; k < ring_n; k++)
         buf_unref(c, ring[(ring_pos - ring_n + k + WARM_FRAMES) % WARM_FRAMES].buf);
@@ -461,8 +478,9 @@ static void *reader_main(void *arg) {
     sc_ctx *c = arg;
     for (int i = 0; i < c->n_inputs && !g_stop; i++) {
         sc_input *in = &c->inputs[i];
-        if (looks_like_image(in->path)) read_still(c, in);
-        else read_video(c, in);
+        int kind = picture_kind(in->path);
+        if (kind == PIC_IMAGEIO) read_still(c, in);
+        else read_video(c, in, kind == PIC_FFMPEG);
     }
     pthread_mutex_lock(&c->mu);
     c->reader_done = 1;
@@ -949,8 +967,8 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static int media_ext(const char *name) {
-    static const char *ext[] = {".jpg", ".jpeg", ".png", ".avi", ".mp4", ".mkv",
-                                ".webm", ".mov", ".m4v", NULL};
+    static const char *ext[] = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
+                                ".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", NULL};
     const char *dot = strrchr(name, '.');
     if (!dot) return 0;
     for (int i = 0; ext[i]; i++)
@@ -987,9 +1005,10 @@ static int walk_dir(const char *dir, strvec *out, int depth) {
 
 static void usage(FILE *o) {
     fputs("usage: smile-score [options] INPUT...\n"
-          "Scores every face in videos (MJPEG AVI, MP4, MKV, WebM, MOV) and photos (JPEG, PNG);\n"
-          "folders are searched recursively in sorted order. A photo is turned upright by its\n"
-          "Exif orientation; one with no face is searched again with a border (for a face that\n"
+          "Scores every face in videos (MJPEG AVI, MP4, MKV, WebM, MOV) and photos (JPEG, PNG,\n"
+          "and through FFmpeg WebP, BMP, TIFF, GIF; an animated GIF is a video); folders are\n"
+          "searched recursively in sorted order. A JPEG is turned upright by its Exif\n"
+          "orientation; a photo with no face is searched again with a border (for a face that\n"
           "fills it) and then turned 25 degrees each way (for a tilted head).\n"
           "  --csv FILE|-       per-frame rows as CSV (default: - when no other output is asked)\n"
           "  --json FILE|-      the same rows as JSON Lines\n"

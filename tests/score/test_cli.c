@@ -13,7 +13,8 @@
  *    scored identically with 1 and 3 threads (segment stitching does not
  *    depend on the thread count);
  *  - with SMILE_VIDEOS: SIGINT mid-run exits 130 and keeps the rows so far;
- *    the H.264 video through FFmpeg gives a row for each of its 1800 frames. */
+ *    the H.264 video through FFmpeg gives a row for each of its 1800 frames;
+ *  - pictures FFmpeg decodes (BMP here) are photos, found in folders. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -586,9 +587,111 @@ static void test_h264(const char *model) {
     free(r);
 }
 
+/* A 24-bit BMP of a grey image (rows bottom-up, padded to 4 bytes). */
+static int write_bmp(const char *path, const uint8_t *grey, int w, int h, int stride) {
+    int pad = (4 - (w * 3) % 4) % 4;
+    uint32_t data = (uint32_t)((w * 3 + pad) * h), size = 54 + data;
+    uint8_t hd[54] = {'B', 'M'};
+    uint32_t v32[] = {size, 0, 54, 40, (uint32_t)w, (uint32_t)h};
+    for (int i = 0; i < 6; i++)
+        for (int b = 0; b < 4; b++) hd[2 + 4 * i + b] = (uint8_t)(v32[i] >> (8 * b));
+    hd[26] = 1;  /* planes */
+    hd[28] = 24; /* bits per pixel */
+    for (int b = 0; b < 4; b++) hd[34 + b] = (uint8_t)(data >> (8 * b));
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    fwrite(hd, 1, sizeof(hd), f);
+    for (int y = h - 1; y >= 0; y--) {
+        for (int x = 0; x < w; x++) {
+            uint8_t g = grey[(size_t)y * stride + x], px[3] = {g, g, g};
+            fwrite(px, 1, 3, f);
+        }
+        fwrite("\0\0\0", 1, (size_t)pad, f);
+    }
+    return fclose(f);
+}
+
+/* Pictures only FFmpeg decodes are photos too: a folder's BMP is taken, and
+ * a face that fills it is found by the photo searches (the video path finds
+ * none), where the same pixels as a PNG put it; a truncated BMP is reported
+ * by name and the others still score. */
+static void test_pictures(const char *model) {
+    /* two single-face photos whose 80 % cut the plain (video) scan misses */
+    static const char *photos[] = {"Luis_Gonzalez_Macchi_0001.jpg", "Roh_Moo-hyun_0013.jpg"};
+    const char *ds = getenv("SMILE_DATASETS");
+    char src[2][512];
+    for (int k = 0; k < 2; k++) {
+        snprintf(src[k], sizeof(src[k]), "%s/lfw-expressions/happiness/%s", ds ? ds : "", photos[k]);
+        if (!ds || access(src[k], R_OK) != 0) {
+            fprintf(stderr, "note: %s absent, picture checks skipped\n", src[k]);
+            g_skipped = 1;
+            return;
+        }
+    }
+    char out[400], err[400], csv[400], pics[400], broken[400], txt[400];
+    P(out, "p.out"), P(err, "p.err"), P(csv, "p.csv"), P(pics, "pics");
+    P(broken, "pics/c.bmp"), P(txt, "pics/notes.txt");
+    CHECKF(mkdir(pics, 0755) == 0, "mkdir %s", pics);
+    for (int k = 0; k < 2; k++) {
+        CHECKF(RUN(out, err, "--model", (char *)model, "--csv", csv, src[k]) == 0, "%s", src[k]);
+        int nr;
+        row *r = read_csv(csv, &nr);
+        REQUIRE(nr == 1 && r[0].face == 0, "not one face in %s", src[k]);
+        /* the middle 80 % of the face box: no margin left around the face */
+        int side = (int)(r[0].w * 0.8), x0 = (int)(r[0].x + r[0].w * 0.1), y0 = (int)(r[0].y + r[0].h * 0.1);
+        free(r);
+        img_image im;
+        char e2[512], png[400], bmp[400], name[24];
+        REQUIRE(img_load(src[k], 1, &im, e2, sizeof(e2)) == IMG_OK, "%s", e2);
+        const uint8_t *cut = im.pixels + (size_t)y0 * im.stride + x0;
+        snprintf(name, sizeof(name), "pics/%d.png", k);
+        P(png, name);
+        snprintf(name, sizeof(name), "pics/%d.bmp", k);
+        P(bmp, name);
+        CHECKF(img_save(png, cut, side, side, im.stride, 1, e2, sizeof(e2)) == IMG_OK, "%s", e2);
+        CHECKF(write_bmp(bmp, cut, side, side, im.stride) == 0, "cannot write %s", bmp);
+        if (k == 0)
+            CHECKF(write_bmp(broken, cut, side, side, im.stride) == 0 && truncate(broken, 54 + side * 3 * 5) == 0,
+                   "cannot write %s", broken);
+        img_image_free(&im);
+    }
+    FILE *f = fopen(txt, "w");
+    if (f) fputs("not a picture\n", f), fclose(f);
+
+    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, pics);
+    CHECKF(rc == 1, "a folder with a truncated BMP exits %d, want 1", rc);
+    char *msg = slurp(err);
+    CHECKF(msg && strstr(msg, "c.bmp"), "the truncated BMP is not named: %s", msg ? msg : "");
+    free(msg);
+    int nr;
+    row *r = read_csv(csv, &nr);
+    for (int k = 0; k < 2; k++) {
+        char pn[24], bn[24];
+        snprintf(pn, sizeof(pn), "/%d.png", k);
+        snprintf(bn, sizeof(bn), "/%d.bmp", k);
+        row *rp = NULL, *rb = NULL;
+        for (int i = 0; i < nr; i++) {
+            if (ends_with(r[i].source, pn)) rp = &r[i];
+            if (ends_with(r[i].source, bn)) rb = &r[i];
+        }
+        CHECKF(rp && rb, "%s: the folder's PNG (%s) or BMP (%s) has no row", photos[k], rp ? "ok" : "none",
+               rb ? "ok" : "none");
+        if (!rp || !rb) continue;
+        CHECKF(rp->face == 0 && rb->face == 0, "%s: the face filling the PNG (%d) or the BMP (%d) was not found",
+               photos[k], rp->face, rb->face);
+        CHECKF(fabs(rp->x - rb->x) <= 3 && fabs(rp->y - rb->y) <= 3 && fabs(rp->w - rb->w) <= 4,
+               "%s: BMP box %g %g %g, PNG box %g %g %g", photos[k], rb->x, rb->y, rb->w, rp->x, rp->y, rp->w);
+        CHECKF(fabs(rp->score - rb->score) < 0.05 && rb->smoothed == rb->score, "%s: BMP score %g (smoothed %g), PNG %g",
+               photos[k], rb->score, rb->smoothed, rp->score);
+    }
+    for (int i = 0; i < nr; i++)
+        CHECKF(!ends_with(r[i].source, ".txt"), "a text file was scored");
+    free(r);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: test_cli PATH/smile-score [basic|faces|interrupt|h264|all]\n");
+        fprintf(stderr, "usage: test_cli PATH/smile-score [basic|faces|interrupt|h264|pictures|all]\n");
         return 2;
     }
     exe = argv[1];
@@ -607,6 +710,7 @@ int main(int argc, char **argv) {
     if (all || strcmp(part, "faces") == 0) test_faces(model);
     if (all || strcmp(part, "interrupt") == 0) test_interrupt(model);
     if (all || strcmp(part, "h264") == 0) test_h264(model);
+    if (all || strcmp(part, "pictures") == 0) test_pictures(model);
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (!test_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
