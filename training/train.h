@@ -103,4 +103,15 @@ void tr_mix_batch(float *x, const int *labels, int n, size_t in_size, float alph
 int tr_drop_hardest(nn_trainer *tr, float *x, int *labels, int n, size_t in_size, int n_out,
                     float share, float *probs, float *losses, unsigned char *dropped);
 
+/* Distillation teachers: n nets, each run on a batch split over `threads`
+ * threads (one nn_ctx per teacher and thread; a sample's output does not
+ * depend on the split, since eval mode uses no batch statistics). */
+typedef struct tr_teachers tr_teachers;
+/* Borrows nets (all with n_out outputs and the same input); NULL with err set. */
+tr_teachers *tr_teachers_new(nn_net *const *nets, int n, int max_batch, int threads, nn_error *err);
+void tr_teachers_free(tr_teachers *tt);
+/* The teachers' mean probabilities for x (batch x in_size), batch x n_out,
+ * owned by tt and valid until the next call. */
+const float *tr_teachers_predict(tr_teachers *tt, const float *x, int batch);
+
 #endif /* TRAIN_H */

@@ -80,7 +80,7 @@ static const char fit_help_optimisation[] =
     "                          ambiguous). MODEL must take the same input (size,\n"
     "                          normalisation, crop) and classes; one extra forward\n"
     "                          pass of MODEL a batch (two with its mirror average).\n"
-    "                          Repeat it (up to 8) to learn from the teachers' mean\n"
+    "                          Repeat it (up to 8) to learn from the teachers' mean.\n"
     "  --teacher-weight X      the teacher's share of each target (default 0.5)\n"
     "  --epochs N              (default 15)\n"
     "  --batch N               (default 64)\n"
@@ -762,8 +762,7 @@ int tr_cmd_fit(int argc, char **argv)
     uint8_t *tmp = NULL;
     nn_trainer *tr = NULL;
     nn_net *teacher[MAX_TEACHERS] = {0};
-    nn_ctx *teacher_ctx[MAX_TEACHERS] = {0};
-    float *taught = NULL; /* the teachers' mean probabilities for a batch */
+    tr_teachers *teachers = NULL;
     ds_set_init(&s);
     rc = TR_EXIT_FAIL;
     if (!st)
@@ -815,13 +814,12 @@ int tr_cmd_fit(int argc, char **argv)
         tr_error("%s", e.msg);
         goto done;
     }
-    for (int i = 0; i < o.n_teachers; i++) {
+    for (int i = 0; i < o.n_teachers; i++)
         if (!(teacher[i] = load_teacher(o.teachers[i], net)))
             goto done;
-        if (nn_ctx_new(teacher[i], o.batch, &teacher_ctx[i], &e)) {
-            tr_error("--teacher %s: %s", o.teachers[i], e.msg);
-            goto done;
-        }
+    if (o.n_teachers && !(teachers = tr_teachers_new(teacher, o.n_teachers, o.batch, o.threads, &e))) {
+        tr_error("--teacher: %s", e.msg);
+        goto done;
     }
 
     /* Class weights: w_c = max_count / count_c over the training share. */
@@ -873,8 +871,6 @@ int tr_cmd_fit(int argc, char **argv)
         if (!losses || !dropped)
             goto nomem;
     }
-    if (o.n_teachers && !(taught = malloc((size_t)o.batch * (size_t)n_out * sizeof *taught)))
-        goto nomem;
     if (!x || !labels || !probs || !tmp)
         goto nomem;
 
@@ -988,15 +984,8 @@ int tr_cmd_fit(int argc, char **argv)
             if (o.mixup > 0) {
                 tr_mix_batch(x, labels, nb, px, o.mixup, &st->aug_rng, xmix, labels_b, mix, perm);
                 loss = nn_trainer_step_mixed(tr, x, labels, labels_b, mix, nb, &hits);
-            } else if (o.n_teachers) {
-                size_t nt = (size_t)nb * (size_t)n_out;
-                for (int i = 0; i < o.n_teachers; i++) {
-                    const float *p = nn_forward(teacher_ctx[i], x, nb);
-                    for (size_t k = 0; k < nt; k++)
-                        taught[k] = (i ? taught[k] : 0.0f) + p[k] / (float)o.n_teachers;
-                }
-                for (size_t k = 0; k < nt; k++) /* rounding may pass 1 */
-                    taught[k] = taught[k] < 1.0f ? taught[k] : 1.0f;
+            } else if (teachers) {
+                const float *taught = tr_teachers_predict(teachers, x, nb);
                 loss = nn_trainer_step_distill(tr, x, labels, taught, o.teacher_weight, nb, &hits);
             } else {
                 loss = nn_trainer_step(tr, x, labels, nb, &hits);
@@ -1139,11 +1128,9 @@ nomem:
 done:
     nn_trainer_free(tr);
     nn_net_free(net);
-    for (int i = 0; i < MAX_TEACHERS; i++) {
-        nn_ctx_free(teacher_ctx[i]);
+    tr_teachers_free(teachers);
+    for (int i = 0; i < MAX_TEACHERS; i++)
         nn_net_free(teacher[i]);
-    }
-    free(taught);
     ds_set_free(&s);
     free(st);
     free(idx);

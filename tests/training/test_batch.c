@@ -1,6 +1,9 @@
 /* test_batch.c - loss truncation drops exactly the highest-loss images of a
  * batch and keeps the rest in order, on a one-input net whose losses are
- * worked out by hand; shares that round to nothing change nothing. */
+ * worked out by hand; shares that round to nothing change nothing. The
+ * distillation teachers give the mean of their nets' probabilities, the same
+ * for every thread count. */
+#include <math.h>
 #include <string.h>
 
 #include "train.h"
@@ -51,6 +54,38 @@ int main(void)
     CHECKF(kept == 8 && !memcmp(x, x0, sizeof x) && !memcmp(y, y0, sizeof y), "share 0.05 of 8 changed the batch");
     /* the weights are only read */
     CHECK(nn_net_params(net)[0] == 3.0f && nn_net_params(net)[1] == 3.0f);
+
+    /* teachers: p = sigmoid(3x + 3) and sigmoid(-x), batches of 7 over 1-4 threads */
+    {
+        nn_net *nets[2] = {net, NULL};
+        REQUIRE(!nn_net_from_text("input 1 1 1\nflatten\ndense 1\nsigmoid\n", "test", &nets[1], &e), "%s", e.msg);
+        nn_net_params(nets[1])[0] = -1.0f; /* dense keeps its weights, then its bias */
+        nn_net_params(nets[1])[1] = 0.0f;
+        for (int threads = 1; threads <= 4; threads++) {
+            nn_error te = {{0}};
+            tr_teachers *one = tr_teachers_new(nets, 1, 7, threads, &te);
+            tr_teachers *two = tr_teachers_new(nets, 2, 7, threads, &te);
+            REQUIRE(one && two, "%s", te.msg);
+            const float xs[7] = {-3, -1.5f, -1, 0, 0.5f, 2, 4};
+            const float *p1 = tr_teachers_predict(one, xs, 7);
+            for (int i = 0; i < 7; i++) {
+                double a = 1 / (1 + exp(-(3.0 * xs[i] + 3)));
+                CHECKF(fabs(p1[i] - a) < 1e-6, "%d threads: teacher 1 on %g gives %g, want %g", threads,
+                       (double)xs[i], (double)p1[i], a);
+            }
+            const float *p2 = tr_teachers_predict(two, xs + 1, 5); /* a short batch */
+            for (int i = 0; i < 5; i++) {
+                double a = 1 / (1 + exp(-(3.0 * xs[i + 1] + 3))), b = 1 / (1 + exp((double)xs[i + 1]));
+                CHECKF(fabs(p2[i] - (a + b) / 2) < 1e-6, "%d threads: two teachers on %g give %g, want %g", threads,
+                       (double)xs[i + 1], (double)p2[i], (a + b) / 2);
+            }
+            tr_teachers_free(one);
+            tr_teachers_free(two);
+        }
+        nn_error te = {{0}};
+        CHECKF(!tr_teachers_new(nets, 9, 7, 1, &te) && te.msg[0], "nine teachers accepted");
+        nn_net_free(nets[1]);
+    }
 
     nn_trainer_free(tr);
     nn_net_free(net);
