@@ -111,7 +111,8 @@ typedef struct tr_teachers tr_teachers;
 tr_teachers *tr_teachers_new(nn_net *const *nets, int n, int max_batch, int threads, nn_error *err);
 void tr_teachers_free(tr_teachers *tt);
 /* The teachers' mean probabilities for x (batch x in_size), batch x n_out,
- * owned by tt and valid until the next call. */
+ * owned by tt and valid until the next call; NULL for a batch outside
+ * 1..max_batch. */
 const float *tr_teachers_predict(tr_teachers *tt, const float *x, int batch);
 
 #endif /* TRAIN_H */

@@ -74,7 +74,7 @@ typedef struct {
 } tt_job;
 
 struct tr_teachers {
-    int n, threads, chunk, n_out;
+    int n, threads, chunk, n_out, max_batch;
     size_t in_size;
     nn_ctx **ctx;  /* n x threads */
     float *mean;   /* max_batch x n_out */
@@ -97,6 +97,7 @@ tr_teachers *tr_teachers_new(nn_net *const *nets, int n, int max_batch, int thre
         goto nomem;
     const nn_input_spec *in = nn_net_input(nets[0]);
     tt->n = n;
+    tt->max_batch = max_batch;
     tt->threads = threads;
     tt->chunk = (max_batch + threads - 1) / threads;
     tt->n_out = nn_net_n_outputs(nets[0]);
@@ -151,6 +152,8 @@ static void *teach_chunk(void *arg)
 
 const float *tr_teachers_predict(tr_teachers *tt, const float *x, int batch)
 {
+    if (!tt || !x || batch < 1 || batch > tt->max_batch)
+        return NULL;
     tt->x = x;
     tt->batch = batch;
     pthread_t tid[TT_MAX_THREADS];

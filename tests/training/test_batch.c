@@ -84,6 +84,11 @@ int main(void)
         }
         nn_error te = {{0}};
         CHECKF(!tr_teachers_new(nets, 9, 7, 1, &te) && te.msg[0], "nine teachers accepted");
+        tr_teachers *one = tr_teachers_new(nets, 1, 7, 2, &te);
+        const float xs[8] = {0};
+        CHECKF(one && !tr_teachers_predict(one, xs, 8) && !tr_teachers_predict(one, xs, 0),
+               "a batch of 8 or 0 accepted by teachers of batch 7");
+        tr_teachers_free(one);
         nn_net_free(nets[1]);
     }
 
