@@ -178,6 +178,14 @@ resume_matches() {
     "$ST" fit "$@" --out "$out" --resume "$out.ckpt" || bad "$what: resume of $out failed"
     cmp "$straight" "$out" || bad "$what: interrupted + resume differs from a straight run"
 }
+# resume_refused PATTERN WHAT CKPT OUT FIT-OPTION...: a fit resumed from CKPT
+# of other options exits 1 and says PATTERN (an extended regex)
+resume_refused() {
+    pattern=$1 what=$2 ckpt=$3 out=$4
+    shift 4
+    "$ST" fit "$@" --out "$out" --resume "$ckpt" 2>"$out.err"
+    [ $? -eq 1 ] && grep -qE "$pattern" "$out.err" || bad "$what was not refused"
+}
 # the same with batchnorm, whose statistics are recalibrated after each epoch
 printf 'input 28 28 1\nconv 4 3 pad=same\nbatchnorm\nrelu\nmaxpool 2\nflatten\ndense 1\nsigmoid\n' >"$T/bn.arch"
 BN="--data smiles:$SMILES --arch $T/bn.arch --batch 16 --limit 48 --seed 3 --quiet --epochs 2"
@@ -195,8 +203,7 @@ cmp -s "$T/e.nnm" "$T/h.nnm" && bad "--ema --label-smoothing --mixup made the sa
 cmp -s "$T/h.nnm" "$T/l.nnm" && bad "--mixup 0.4 made the same model as no mixup"
 "$ST" fit $BN --label-smoothing 0.1 --out "$T/j.nnm" || bad "fit j (--label-smoothing) failed"
 cmp -s "$T/l.nnm" "$T/j.nnm" && bad "--ema 0.9 saved the same model as no averaging"
-"$ST" fit $AV --out "$T/k.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/k.err"
-[ $? -eq 1 ] && grep -qE "other data or options|averaged" "$T/k.err" || bad "an --ema resume from a plain checkpoint was not refused"
+resume_refused "other data or options|averaged" "an --ema resume from a plain checkpoint" "$T/e.nnm.ckpt" "$T/k.nnm" $AV
 # random erasing: changes the model, resumes bit-exactly, is part of the options
 "$ST" fit $BN --augment --out "$T/m.nnm" || bad "fit m (--augment) failed"
 "$ST" fit $BN --augment --erase 0.5 --out "$T/n.nnm" || bad "fit n (--erase 0.5) failed"
@@ -213,8 +220,7 @@ predict "$T/e.nnm" "$T/e.csv" && predict "$T/q.nnm" "$T/q.csv" && predict "$T/s.
 cmp -s "$T/e.csv" "$T/q.csv" && bad "--drop-hardest 0.25 gave the same predictions as plain training"
 cmp -s "$T/e.csv" "$T/s.csv" || bad "--drop-hardest with a warm-up as long as the run changed the weights"
 resume_matches --drop-hardest "$T/q.nnm" "$T/r.nnm" 4 $BN --drop-hardest 0.25 --drop-warmup 1
-"$ST" fit $BN --drop-hardest 0.25 --drop-warmup 1 --out "$T/t.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/t.err"
-[ $? -eq 1 ] && grep -q "other data or options" "$T/t.err" || bad "a --drop-hardest resume from a plain checkpoint was not refused"
+resume_refused "other data or options" "a --drop-hardest resume from a plain checkpoint" "$T/e.nnm.ckpt" "$T/t.nnm" $BN --drop-hardest 0.25 --drop-warmup 1
 # augmentation strength: 1 is the default bit for bit, 0.5 changes the model
 # and resumes bit-exactly, and a checkpoint of the default strength is refused
 "$ST" fit $BN --augment --augment-strength 1 --out "$T/m1.nnm" || bad "fit m1 (--augment-strength 1) failed"
@@ -223,10 +229,8 @@ cmp -s "$T/m.nnm" "$T/m1.nnm" || bad "--augment-strength 1 changed the model"
 predict "$T/m.nnm" "$T/m.csv" && predict "$T/m2.nnm" "$T/m2.csv" || bad "eval --predictions of m, m2 failed"
 cmp -s "$T/m.csv" "$T/m2.csv" && bad "--augment-strength 0.5 gave the same predictions as 1"
 resume_matches --augment-strength "$T/m2.nnm" "$T/m3.nnm" 5 $BN --augment --augment-strength 0.5
-"$ST" fit $BN --augment --augment-strength 0.5 --out "$T/m4.nnm" --resume "$T/m.nnm.ckpt" 2>"$T/m4.err"
-[ $? -eq 1 ] && grep -q "other data or options" "$T/m4.err" || bad "an --augment-strength resume from a default checkpoint was not refused"
-"$ST" fit $BN --augment --erase 0.5 --out "$T/p.nnm" --resume "$T/m.nnm.ckpt" 2>"$T/p.err"
-[ $? -eq 1 ] && grep -q "other data or options" "$T/p.err" || bad "an --erase resume from a checkpoint without it was not refused"
+resume_refused "other data or options" "an --augment-strength resume from a default checkpoint" "$T/m.nnm.ckpt" "$T/m4.nnm" $BN --augment --augment-strength 0.5
+resume_refused "other data or options" "an --erase resume from a checkpoint without it" "$T/m.nnm.ckpt" "$T/p.nnm" $BN --augment --erase 0.5
 # distillation: a teacher weight of 0 gives the plain predictions, a real one
 # changes them and resumes bit-exactly; a teacher that sees another input, or
 # a checkpoint without the teacher, is refused
@@ -241,13 +245,11 @@ resume_matches --teacher "$T/v.nnm" "$T/w.nnm" 5 $BN --teacher "$T/e.nnm" --teac
 predict "$T/v2.nnm" "$T/v2.csv" && cmp -s "$T/v.csv" "$T/v2.csv" || bad "the mean of one teacher twice taught otherwise than the teacher"
 "$ST" fit $BN --teacher "$T/e.nnm" --teacher "$T/h.nnm" --teacher-weight 0.8 --out "$T/v3.nnm" || bad "fit v3 (two teachers) failed"
 predict "$T/v3.nnm" "$T/v3.csv" && ! cmp -s "$T/v.csv" "$T/v3.csv" || bad "a second, other teacher changed nothing"
-"$ST" fit $BN --teacher "$T/e.nnm" --teacher-weight 0.8 --out "$T/x.nnm" --resume "$T/e.nnm.ckpt" 2>"$T/x.err"
-[ $? -eq 1 ] && grep -q "other data or options" "$T/x.err" || bad "a --teacher resume from a plain checkpoint was not refused"
+resume_refused "other data or options" "a --teacher resume from a plain checkpoint" "$T/e.nnm.ckpt" "$T/x.nnm" $BN --teacher "$T/e.nnm" --teacher-weight 0.8
 printf 'input 20 20 1\nconv 2 3\nrelu\nflatten\ndense 1\nsigmoid\n' >"$T/small.arch"
 "$ST" fit --data "smiles:$SMILES" --arch "$T/small.arch" --limit 16 --epochs 1 --quiet --out "$T/z.nnm" || bad "fit z failed"
 "$ST" fit $BN --teacher "$T/z.nnm" --out "$T/y.nnm" 2>"$T/y.err"
 [ $? -eq 1 ] && grep -q "cannot teach this net: its input is" "$T/y.err" || bad "a teacher of another input size was not refused: $(cat "$T/y.err")"
 # a checkpoint of other options is refused
-"$ST" fit $COMMON --epochs 3 --lr 0.01 --out "$T/d.nnm" --resume "$T/b.nnm.ckpt" 2>"$T/d.err"
-[ $? -eq 1 ] && grep -q "other data or options" "$T/d.err" || bad "a mismatched resume was not refused"
+resume_refused "other data or options" "a mismatched resume" "$T/b.nnm.ckpt" "$T/d.nnm" $COMMON --epochs 3 --lr 0.01
 exit $fail
