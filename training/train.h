@@ -106,8 +106,10 @@ int tr_drop_hardest(nn_trainer *tr, float *x, int *labels, int n, size_t in_size
 /* Distillation teachers: n nets, each run on a batch split over `threads`
  * threads (one nn_ctx per teacher and thread; a sample's output does not
  * depend on the split, since eval mode uses no batch statistics). */
+#define TR_MAX_TEACHERS 8
 typedef struct tr_teachers tr_teachers;
-/* Borrows nets (all with n_out outputs and the same input); NULL with err set. */
+/* Borrows nets (1..TR_MAX_TEACHERS, all with the same outputs and input); NULL
+ * with err set. */
 tr_teachers *tr_teachers_new(nn_net *const *nets, int n, int max_batch, int threads, nn_error *err);
 void tr_teachers_free(tr_teachers *tt);
 /* The teachers' mean probabilities for x (batch x in_size), batch x n_out,

@@ -65,7 +65,6 @@ int tr_drop_hardest(nn_trainer *tr, float *x, int *labels, int n, size_t in_size
     return kept;
 }
 
-#define TT_MAX 8
 #define TT_MAX_THREADS 64
 
 typedef struct {
@@ -85,7 +84,7 @@ struct tr_teachers {
 
 tr_teachers *tr_teachers_new(nn_net *const *nets, int n, int max_batch, int threads, nn_error *err)
 {
-    if (n < 1 || n > TT_MAX || max_batch < 1 || threads < 1) {
+    if (n < 1 || n > TR_MAX_TEACHERS || max_batch < 1 || threads < 1) {
         snprintf(err->msg, sizeof err->msg, "teachers: %d nets, batch %d, %d threads out of range", n, max_batch,
                  threads);
         return NULL;

@@ -111,7 +111,6 @@ static const char fit_help_optimisation[] =
     "  --quiet                 no progress output\n";
 
 #define MAX_EPOCHS 1000
-#define MAX_TEACHERS 8
 #define STATE_MAGIC 0x53545246u /* "FRTS" */
 #define STATE_VERSION 1
 
@@ -140,7 +139,7 @@ typedef struct {
 typedef struct {
     tr_data data;
     const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
-    const char *teachers[MAX_TEACHERS];
+    const char *teachers[TR_MAX_TEACHERS];
     int n_teachers;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
     float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase, drop_hardest, teacher_weight;
@@ -626,8 +625,8 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
                 return tr_usage_error(cmd, "--drop-hardest wants a share in [0, 0.5), such as 0.05, not '%s'", optarg);
             break;
         case 'D':
-            if (o->n_teachers == MAX_TEACHERS)
-                return tr_usage_error(cmd, "at most %d --teacher models", MAX_TEACHERS);
+            if (o->n_teachers == TR_MAX_TEACHERS)
+                return tr_usage_error(cmd, "at most %d --teacher models", TR_MAX_TEACHERS);
             o->teachers[o->n_teachers++] = optarg;
             break;
         case 'Y':
@@ -760,7 +759,7 @@ int tr_cmd_fit(int argc, char **argv)
     unsigned char *dropped = NULL;
     uint8_t *tmp = NULL;
     nn_trainer *tr = NULL;
-    nn_net *teacher[MAX_TEACHERS] = {0};
+    nn_net *teacher[TR_MAX_TEACHERS] = {0};
     tr_teachers *teachers = NULL;
     ds_set_init(&s);
     rc = TR_EXIT_FAIL;
@@ -1128,7 +1127,7 @@ done:
     nn_trainer_free(tr);
     nn_net_free(net);
     tr_teachers_free(teachers);
-    for (int i = 0; i < MAX_TEACHERS; i++)
+    for (int i = 0; i < TR_MAX_TEACHERS; i++)
         nn_net_free(teacher[i]);
     ds_set_free(&s);
     free(st);
