@@ -45,6 +45,7 @@ struct nn_trainer {
     double bn_n;    /* samples added */
     double *bn_tmp; /* 2 x the widest batchnorm: one batch's mean and var */
     int average_in; /* the optimizer's averaged weights are in net->params */
+    float *sam_w;   /* sam_rho > 0: the weights while the perturbed pass runs */
 };
 
 static int label_ok(const nn_trainer *tr, int y) { return y >= 0 && y < (tr->n_out == 1 ? 2 : tr->n_out); }
@@ -241,6 +242,11 @@ nn_status nn_trainer_new(nn_net *net, const nn_trainer_config *cfg, const nn_opt
         free(tr);
         return NN_ERR_ARG;
     }
+    if (!(cfg->sam_rho >= 0.0f && cfg->sam_rho <= 10.0f)) {
+        nn_seterr(err, "trainer: SAM radius %g must be in [0, 10]", (double)cfg->sam_rho);
+        free(tr);
+        return NN_ERR_ARG;
+    }
     tr->loss = loss;
     tr->fused = loss != NN_LOSS_MSE && act >= 0;
     tr->upto = net->n_layers - tr->fused;
@@ -288,6 +294,8 @@ nn_status nn_trainer_new(nn_net *net, const nn_trainer_config *cfg, const nn_opt
     tr->bn_tmp = malloc(2 * (size_t)widest * sizeof *tr->bn_tmp);
     if (!tr->bn_tmp)
         goto nomem;
+    if (cfg->sam_rho > 0.0f && !(tr->sam_w = malloc(net->n_params * sizeof(float))))
+        goto nomem;
     st = nn_optim_new(opt, net->n_params, &tr->opt, err);
     if (st)
         goto fail;
@@ -315,6 +323,7 @@ void nn_trainer_free(nn_trainer *tr)
     nn_optim_free(tr->opt);
     free(tr->bn_sum);
     free(tr->bn_tmp);
+    free(tr->sam_w);
     free(tr);
 }
 
@@ -380,13 +389,11 @@ static void update_running_stats(nn_trainer *tr)
     }
 }
 
-/* One update towards the targets tg, already checked. */
-static float step_towards(nn_trainer *tr, const float *x, const nn_targets *tg, int batch, int *n_correct)
+/* Forward and backward of the batch on every thread, the gradients summed
+ * into thread 0's buffer in a fixed order (1, 2, ...), which it returns. */
+static float *batch_gradient(nn_trainer *tr, const float *x, const nn_targets *tg, int batch)
 {
-    if (tr->average_in)
-        nn_trainer_swap_average(tr);
     run_all(tr, x, tg, batch, 1, NULL);
-    /* fixed order: thread 0's buffer collects the others', 1, 2, ... */
     float *g = tr->ws[0].grads;
     size_t np = tr->net->n_params;
     for (int t = 1; t < tr->threads; t++) {
@@ -396,15 +403,50 @@ static float step_towards(nn_trainer *tr, const float *x, const nn_targets *tg, 
         for (size_t k = 0; k < np; k++)
             g[k] += gt[k];
     }
+    return g;
+}
+
+/* SAM's second pass: g becomes the gradient at w + rho * g / |g|. The same
+ * step number gives both passes the same dropout masks; w is restored from
+ * a copy, bit for bit. A zero or non-finite gradient is left as it is. */
+static float *sharpness_aware_gradient(nn_trainer *tr, const float *x, const nn_targets *tg, int batch,
+                                       float *g)
+{
+    size_t np = tr->net->n_params;
+    float *w = tr->net->params;
+    double norm = 0.0;
+    for (size_t k = 0; k < np; k++)
+        norm += (double)g[k] * g[k];
+    norm = sqrt(norm);
+    if (!(norm > 0.0) || !isfinite(norm))
+        return g;
+    float scale = (float)(tr->cfg.sam_rho / norm);
+    memcpy(tr->sam_w, w, np * sizeof(float));
+    for (size_t k = 0; k < np; k++)
+        w[k] += scale * g[k];
+    g = batch_gradient(tr, x, tg, batch);
+    memcpy(w, tr->sam_w, np * sizeof(float));
+    return g;
+}
+
+/* One update towards the targets tg, already checked. */
+static float step_towards(nn_trainer *tr, const float *x, const nn_targets *tg, int batch, int *n_correct)
+{
+    if (tr->average_in)
+        nn_trainer_swap_average(tr);
+    float *g = batch_gradient(tr, x, tg, batch);
     update_running_stats(tr);
-    nn_optim_step(tr->opt, tr->net->params, g);
-    tr->step++;
+    /* loss and hits at w, before any perturbation */
     double loss = 0.0;
     int hits = 0;
     for (int t = 0; t < tr->threads; t++) {
         loss += tr->jobs[t].loss;
         hits += tr->jobs[t].correct;
     }
+    if (tr->sam_w)
+        g = sharpness_aware_gradient(tr, x, tg, batch, g);
+    nn_optim_step(tr->opt, tr->net->params, g);
+    tr->step++;
     if (n_correct)
         *n_correct = hits;
     return (float)(loss / batch);

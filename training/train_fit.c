@@ -49,7 +49,7 @@ static const char fit_help[] =
     "                          mirror image (stored in the model; twice the\n"
     "                          inference cost, validation does not use it)\n"
     "\n";
-/* split in two: C11 compilers need only take 4,095-character literals */
+/* split in three: C11 compilers need only take 4,095-character literals */
 static const char fit_help_optimisation[] =
     "Optimisation:\n"
     "  --optimizer NAME        sgd momentum nag adagrad rmsprop adadelta adam nadam\n"
@@ -68,6 +68,11 @@ static const char fit_help_optimisation[] =
     "                          are mostly mislabelled; loss truncation; e.g. 0.05;\n"
     "                          one extra forward pass a batch; default 0: off)\n"
     "  --drop-warmup N         epochs trained on every image first (default 2)\n"
+    "  --sam RHO               sharpness-aware minimisation: take each step's\n"
+    "                          gradient at the worst point within distance RHO of\n"
+    "                          the weights (e.g. 0.05), which favours flat minima\n"
+    "                          that memorise mislabelled images less; twice the\n"
+    "                          cost of a step (default 0: off)\n"
     "  --mixup ALPHA           train on blends of two images of the batch, m * a +\n"
     "                          (1 - m) * b with m ~ Beta(ALPHA, ALPHA) per image,\n"
     "                          towards the same blend of their labels (e.g. 0.2;\n"
@@ -80,7 +85,8 @@ static const char fit_help_optimisation[] =
     "                          normalisation, crop) and classes; one extra forward\n"
     "                          pass of MODEL a batch (two with its mirror average).\n"
     "                          Repeat it (up to 8) to learn from the teachers' mean.\n"
-    "  --teacher-weight X      the teacher's share of each target (default 0.5)\n"
+    "  --teacher-weight X      the teacher's share of each target (default 0.5)\n";
+static const char fit_help_schedule[] =
     "  --epochs N              (default 15)\n"
     "  --batch N               (default 64)\n"
     "  --class-weights auto|none|balanced  weight class c by max_count/count_c;\n"
@@ -142,7 +148,7 @@ typedef struct {
     const char *teachers[TR_MAX_TEACHERS];
     int n_teachers;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
-    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase, drop_hardest, teacher_weight;
+    float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase, drop_hardest, teacher_weight, sam;
     float augment_strength;
     int drop_warmup;
     int has_lr, norm, schedule, step_size, patience, early_stop, bn_batches;
@@ -442,6 +448,10 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
         snprintf(buf, sizeof buf, "%g after %d epochs", (double)o->drop_hardest, o->drop_warmup);
         nn_net_set_meta(net, "drop_hardest", buf);
     }
+    if (o->sam > 0) {
+        snprintf(buf, sizeof buf, "%g", (double)o->sam);
+        nn_net_set_meta(net, "sam_rho", buf);
+    }
     if (o->n_teachers) {
         char names[1024] = "";
         for (int i = 0; i < o->n_teachers; i++) {
@@ -527,7 +537,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"label-smoothing", required_argument, 0, 'y'}, {"mixup", required_argument, 0, 'X'},
         {"erase", required_argument, 0, 'U'},   {"drop-hardest", required_argument, 0, 'H'},
         {"drop-warmup", required_argument, 0, 'W'}, {"teacher", required_argument, 0, 'D'},
-        {"teacher-weight", required_argument, 0, 'Y'},
+        {"teacher-weight", required_argument, 0, 'Y'}, {"sam", required_argument, 0, 'Q'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -555,6 +565,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         case 'h':
             fputs(fit_help, stdout);
             fputs(fit_help_optimisation, stdout);
+            fputs(fit_help_schedule, stdout);
             exit(TR_EXIT_OK);
         case 'd': if (tr_data_add(&o->data, optarg, cmd)) return TR_EXIT_USAGE; break;
         case 'P': positives = optarg; break;
@@ -632,6 +643,10 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         case 'Y':
             if (tr_parse_float(optarg, &o->teacher_weight) || !(o->teacher_weight >= 0 && o->teacher_weight <= 1))
                 return tr_usage_error(cmd, "--teacher-weight wants a share in [0, 1], such as 0.5, not '%s'", optarg);
+            break;
+        case 'Q':
+            if (tr_parse_float(optarg, &o->sam) || !(o->sam >= 0 && o->sam <= 10))
+                return tr_usage_error(cmd, "--sam wants a radius in [0, 10], such as 0.05, not '%s'", optarg);
             break;
         case 'W':
             if (tr_parse_int(optarg, 0, MAX_EPOCHS, &o->drop_warmup))
@@ -844,7 +859,7 @@ int tr_cmd_fit(int argc, char **argv)
     ocfg.average_decay = o.ema;
     nn_trainer_config tcfg = {.max_batch = o.batch, .threads = o.threads, .loss = NN_LOSS_AUTO,
                               .class_weights = cw, .seed = (uint64_t)o.seed ^ 0xd5a61266f0c9392cull,
-                              .label_smoothing = o.label_smoothing};
+                              .label_smoothing = o.label_smoothing, .sam_rho = o.sam};
     if (nn_trainer_new(net, &tcfg, &ocfg, &tr, &e)) {
         tr_error("%s", e.msg);
         goto done;
@@ -888,6 +903,8 @@ int tr_cmd_fit(int argc, char **argv)
     if (o.drop_hardest > 0)
         snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|drop %g %d",
                  (double)o.drop_hardest, o.drop_warmup);
+    if (o.sam > 0)
+        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|sam %g", (double)o.sam);
     for (int i = 0; i < o.n_teachers; i++) /* each teacher by its weights, wherever the file is */
         snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|teacher %016llx %g",
                  (unsigned long long)fnv64(0xcbf29ce484222325ull, nn_net_params(teacher[i]),

@@ -642,6 +642,86 @@ static void test_distill_step(void)
     nn_net_free(a);
 }
 
+/* the toy net under plain SGD at rate 1, so a step's change is its gradient */
+static nn_trainer *new_sgd_trainer(nn_net **net, float sam_rho, nn_error *err)
+{
+    REQUIRE(nn_net_from_text(toy_arch, "toy", net, err) == NN_OK, "%s", err->msg);
+    nn_net_init_params(*net, 42);
+    nn_opt_config oc;
+    nn_opt_defaults(NN_OPT_SGD, &oc);
+    oc.lr = 1.0f;
+    nn_trainer_config tc = {.max_batch = 128, .threads = 2, .seed = 9, .sam_rho = sam_rho};
+    nn_trainer *tr = NULL;
+    if (nn_trainer_new(*net, &tc, &oc, &tr, err) != NN_OK)
+        nn_net_free(*net);
+    return tr;
+}
+
+/* A SAM step moves w by the plain gradient taken at w + rho * g / |g|, g being
+ * the plain gradient at w, and leaves batchnorm's running statistics as the
+ * plain step does. */
+static void test_sam_step(void)
+{
+    enum { B = 16 };
+    const float rho = 0.05f;
+    nn_error err;
+    nn_net *plain, *probe, *sam;
+    nn_trainer *tp = new_sgd_trainer(&plain, 0.0f, &err), *tq = new_sgd_trainer(&probe, 0.0f, &err),
+               *ts = new_sgd_trainer(&sam, rho, &err);
+    REQUIRE(tp && tq && ts, "%s", err.msg);
+    size_t np = nn_net_n_params(plain);
+    float *w0 = malloc(np * sizeof *w0), *g = malloc(np * sizeof *g);
+    REQUIRE(w0 && g, "out of memory");
+    memcpy(w0, nn_net_params(plain), np * sizeof *w0);
+
+    float lp = nn_trainer_step(tp, xtr, ytr, B, NULL);
+    double norm = 0.0;
+    for (size_t k = 0; k < np; k++) {
+        g[k] = w0[k] - nn_net_params(plain)[k];
+        norm += (double)g[k] * g[k];
+    }
+    norm = sqrt(norm);
+    REQUIRE(norm > 0, "no gradient");
+    float *wq = nn_net_params(probe);
+    for (size_t k = 0; k < np; k++)
+        wq[k] = w0[k] + (float)(rho / norm) * g[k];
+    memcpy(g, wq, np * sizeof *g); /* g: the perturbed point */
+    nn_trainer_step(tq, xtr, ytr, B, NULL);
+    float ls = nn_trainer_step(ts, xtr, ytr, B, NULL);
+    CHECKF(ls == lp, "SAM reports the loss %g, the plain step at w %g", (double)ls, (double)lp);
+
+    const float *ws = nn_net_params(sam), *wp = nn_net_params(plain);
+    size_t off = 0, moved = 0;
+    for (size_t k = 0; k < np; k++) {
+        float want = w0[k] - (g[k] - wq[k]); /* w0 minus the gradient at the perturbed point */
+        if (fabsf(ws[k] - want) > 1e-5f + 1e-4f * fabsf(want))
+            off++;
+        moved += fabsf(ws[k] - wp[k]) > 1e-4f;
+    }
+    CHECKF(off == 0, "%zu of %zu parameters are not where the perturbed gradient takes them", off, np);
+    CHECKF(moved > np / 10, "only %zu of %zu parameters differ from a plain step: no perturbation?", moved, np);
+
+    /* with the plain step's weights, the SAM net predicts the same: same running statistics */
+    memcpy(nn_net_params(sam), wp, np * sizeof(float));
+    float pp[NTEST], ps[NTEST];
+    test_hits(tp, pp);
+    test_hits(ts, ps);
+    CHECKF(!memcmp(pp, ps, sizeof pp), "SAM's batchnorm statistics differ from the plain step's");
+
+    nn_trainer_free(tp);
+    nn_trainer_free(tq);
+    nn_trainer_free(ts);
+    nn_net_free(plain);
+    nn_net_free(probe);
+    nn_net_free(sam);
+    free(w0);
+    free(g);
+
+    nn_net *bad;
+    CHECKF(!new_sgd_trainer(&bad, -0.1f, &err) && strstr(err.msg, "SAM"), "SAM radius -0.1 accepted");
+    CHECKF(!new_sgd_trainer(&bad, NAN, &err), "SAM radius NaN accepted");
+}
+
 int main(void)
 {
     nn_rng rng;
@@ -662,6 +742,7 @@ int main(void)
     test_beta();
     test_mixed_step();
     test_distill_step();
+    test_sam_step();
     test_running_stats(1);
     test_running_stats(3);
     test_bn_recalibrate(1);

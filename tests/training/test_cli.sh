@@ -53,6 +53,8 @@ if [ "$WHAT" = args ]; then
     expect 2 "--teacher-weight wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --teacher "$0" --teacher-weight 1.5
     expect 2 "--teacher $T/none.nnm: No such file" "$ST" fit --data smiles:/x --out "$T/m.nnm" --teacher "$T/none.nnm"
     expect 2 "do not combine" "$ST" fit --data smiles:/x --out "$T/m.nnm" --teacher "$0" --mixup 0.2
+    expect 2 "--sam wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --sam -0.05
+    expect 0 "--sam RHO" "$ST" fit --help
     expect 2 "--lr wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --lr -1
     expect 2 "--crop wants" "$ST" fit --data smiles:/x --out "$T/m.nnm" --crop 1,2
     expect 2 "unknown option '--frobnicate'" "$ST" fit --data smiles:/x --out "$T/m.nnm" --frobnicate
@@ -246,6 +248,15 @@ predict "$T/v2.nnm" "$T/v2.csv" && cmp -s "$T/v.csv" "$T/v2.csv" || bad "the mea
 "$ST" fit $BN --teacher "$T/e.nnm" --teacher "$T/h.nnm" --teacher-weight 0.8 --out "$T/v3.nnm" || bad "fit v3 (two teachers) failed"
 predict "$T/v3.nnm" "$T/v3.csv" && ! cmp -s "$T/v.csv" "$T/v3.csv" || bad "a second, other teacher changed nothing"
 resume_refused "other data or options" "a --teacher resume from a plain checkpoint" "$T/e.nnm.ckpt" "$T/x.nnm" $BN --teacher "$T/e.nnm" --teacher-weight 0.8
+# sharpness-aware steps: a radius of 0 is plain training, 0.05 changes the
+# predictions and resumes bit-exactly, a plain checkpoint is refused
+"$ST" fit $BN --sam 0 --out "$T/sa0.nnm" || bad "fit sa0 (--sam 0) failed"
+cmp -s "$T/e.nnm" "$T/sa0.nnm" || bad "--sam 0 changed the model"
+"$ST" fit $BN --sam 0.05 --out "$T/sa.nnm" || bad "fit sa (--sam 0.05) failed"
+predict "$T/sa.nnm" "$T/sa.csv" || bad "eval --predictions of sa failed"
+cmp -s "$T/e.csv" "$T/sa.csv" && bad "--sam 0.05 gave the same predictions as plain training"
+resume_matches --sam "$T/sa.nnm" "$T/sb.nnm" 5 $BN --sam 0.05
+resume_refused "other data or options" "a --sam resume from a plain checkpoint" "$T/e.nnm.ckpt" "$T/sc.nnm" $BN --sam 0.05
 printf 'input 20 20 1\nconv 2 3\nrelu\nflatten\ndense 1\nsigmoid\n' >"$T/small.arch"
 "$ST" fit --data "smiles:$SMILES" --arch "$T/small.arch" --limit 16 --epochs 1 --quiet --out "$T/z.nnm" || bad "fit z failed"
 "$ST" fit $BN --teacher "$T/z.nnm" --out "$T/y.nnm" 2>"$T/y.err"
