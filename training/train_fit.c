@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -157,6 +158,26 @@ typedef struct {
 } fit_opts;
 
 enum { SCHED_NONE, SCHED_STEP, SCHED_PLATEAU, SCHED_COSINE };
+
+/* Appends printf-formatted text to the string in buf (size bytes), truncated to fit. */
+__attribute__((format(printf, 3, 4))) static void append_text(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* The metadata entry key = value ("%g"), only when the option is on (> 0). */
+static void set_meta_if_on(nn_net *net, const char *key, float value)
+{
+    char buf[32];
+    if (value > 0) {
+        snprintf(buf, sizeof buf, "%g", (double)value);
+        nn_net_set_meta(net, key, buf);
+    }
+}
 
 static uint64_t fnv64(uint64_t h, const void *p, size_t n)
 {
@@ -428,39 +449,23 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
     nn_net_set_meta(net, "seed", buf);
     snprintf(buf, sizeof buf, "yes, strength %g", (double)o->augment_strength);
     nn_net_set_meta(net, "augment", !o->augment ? "no" : o->augment_strength == 1.0f ? "yes" : buf);
-    if (o->ema > 0) {
-        snprintf(buf, sizeof buf, "%g", (double)o->ema);
-        nn_net_set_meta(net, "weights_ema", buf);
-    }
-    if (o->label_smoothing > 0) {
-        snprintf(buf, sizeof buf, "%g", (double)o->label_smoothing);
-        nn_net_set_meta(net, "label_smoothing", buf);
-    }
-    if (o->mixup > 0) {
-        snprintf(buf, sizeof buf, "%g", (double)o->mixup);
-        nn_net_set_meta(net, "mixup", buf);
-    }
-    if (o->erase > 0) {
-        snprintf(buf, sizeof buf, "%g", (double)o->erase);
-        nn_net_set_meta(net, "erase", buf);
-    }
+    set_meta_if_on(net, "weights_ema", o->ema);
+    set_meta_if_on(net, "label_smoothing", o->label_smoothing);
+    set_meta_if_on(net, "mixup", o->mixup);
+    set_meta_if_on(net, "erase", o->erase);
     if (o->drop_hardest > 0) {
         snprintf(buf, sizeof buf, "%g after %d epochs", (double)o->drop_hardest, o->drop_warmup);
         nn_net_set_meta(net, "drop_hardest", buf);
     }
-    if (o->sam > 0) {
-        snprintf(buf, sizeof buf, "%g", (double)o->sam);
-        nn_net_set_meta(net, "sam_rho", buf);
-    }
+    set_meta_if_on(net, "sam_rho", o->sam);
     if (o->n_teachers) {
         char names[1024] = "";
         for (int i = 0; i < o->n_teachers; i++) {
             const char *slash = strrchr(o->teachers[i], '/');
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "",
-                     slash ? slash + 1 : o->teachers[i]);
+            append_text(names, sizeof names, "%s%s", i ? "," : "", slash ? slash + 1 : o->teachers[i]);
         }
         nn_net_set_meta(net, "teacher", names);
-        snprintf(buf, sizeof buf, "%g", (double)o->teacher_weight);
+        snprintf(buf, sizeof buf, "%g", (double)o->teacher_weight); /* 0 is worth saying here */
         nn_net_set_meta(net, "teacher_weight", buf);
     }
     if (val_acc >= 0) {
@@ -896,20 +901,18 @@ int tr_cmd_fit(int argc, char **argv)
              o.bn_batches, (double)o.ema, (double)o.label_smoothing, (double)o.mixup);
     /* appended only when on, so older checkpoints still match */
     if (o.erase > 0)
-        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|erase %g", (double)o.erase);
+        append_text(cfgtext, sizeof cfgtext, "|erase %g", (double)o.erase);
     if (o.augment_strength != 1.0f)
-        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|augment x%g",
-                 (double)o.augment_strength);
+        append_text(cfgtext, sizeof cfgtext, "|augment x%g", (double)o.augment_strength);
     if (o.drop_hardest > 0)
-        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|drop %g %d",
-                 (double)o.drop_hardest, o.drop_warmup);
+        append_text(cfgtext, sizeof cfgtext, "|drop %g %d", (double)o.drop_hardest, o.drop_warmup);
     if (o.sam > 0)
-        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|sam %g", (double)o.sam);
+        append_text(cfgtext, sizeof cfgtext, "|sam %g", (double)o.sam);
     for (int i = 0; i < o.n_teachers; i++) /* each teacher by its weights, wherever the file is */
-        snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext), "|teacher %016llx %g",
-                 (unsigned long long)fnv64(0xcbf29ce484222325ull, nn_net_params(teacher[i]),
-                                           nn_net_n_params(teacher[i]) * sizeof(float)),
-                 (double)o.teacher_weight);
+        append_text(cfgtext, sizeof cfgtext, "|teacher %016llx %g",
+                    (unsigned long long)fnv64(0xcbf29ce484222325ull, nn_net_params(teacher[i]),
+                                              nn_net_n_params(teacher[i]) * sizeof(float)),
+                    (double)o.teacher_weight);
     uint64_t cfg_hash = fnv64(0xcbf29ce484222325ull, cfgtext, strlen(cfgtext));
 
     char ckpt[4200];
