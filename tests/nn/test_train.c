@@ -670,8 +670,8 @@ static void test_sam_step(void)
                *ts = new_sgd_trainer(&sam, rho, &err);
     REQUIRE(tp && tq && ts, "%s", err.msg);
     size_t np = nn_net_n_params(plain);
-    float *w0 = malloc(np * sizeof *w0), *g = malloc(np * sizeof *g);
-    REQUIRE(w0 && g, "out of memory");
+    float *w0 = malloc(np * sizeof *w0), *g = malloc(np * sizeof *g), *pert = malloc(np * sizeof *pert);
+    REQUIRE(w0 && g && pert, "out of memory");
     memcpy(w0, nn_net_params(plain), np * sizeof *w0);
 
     float lp = nn_trainer_step(tp, xtr, ytr, B, NULL);
@@ -682,18 +682,18 @@ static void test_sam_step(void)
     }
     norm = sqrt(norm);
     REQUIRE(norm > 0, "no gradient");
-    float *wq = nn_net_params(probe);
     for (size_t k = 0; k < np; k++)
-        wq[k] = w0[k] + (float)(rho / norm) * g[k];
-    memcpy(g, wq, np * sizeof *g); /* g: the perturbed point */
-    nn_trainer_step(tq, xtr, ytr, B, NULL);
+        pert[k] = w0[k] + (float)(rho / norm) * g[k];
+    float *wq = nn_net_params(probe);
+    memcpy(wq, pert, np * sizeof *pert);
+    nn_trainer_step(tq, xtr, ytr, B, NULL); /* wq = pert - the gradient there */
     float ls = nn_trainer_step(ts, xtr, ytr, B, NULL);
     CHECKF(ls == lp, "SAM reports the loss %g, the plain step at w %g", (double)ls, (double)lp);
 
     const float *ws = nn_net_params(sam), *wp = nn_net_params(plain);
     size_t off = 0, moved = 0;
     for (size_t k = 0; k < np; k++) {
-        float want = w0[k] - (g[k] - wq[k]); /* w0 minus the gradient at the perturbed point */
+        float want = w0[k] - (pert[k] - wq[k]);
         if (fabsf(ws[k] - want) > 1e-5f + 1e-4f * fabsf(want))
             off++;
         moved += fabsf(ws[k] - wp[k]) > 1e-4f;
@@ -716,6 +716,7 @@ static void test_sam_step(void)
     nn_net_free(sam);
     free(w0);
     free(g);
+    free(pert);
 
     nn_net *bad;
     CHECKF(!new_sgd_trainer(&bad, -0.1f, &err) && strstr(err.msg, "SAM"), "SAM radius -0.1 accepted");
