@@ -69,6 +69,23 @@ void tr_metrics_compute(const float *probs, int n_out, const int *labels, int n,
  * writing n x n_outputs probabilities. */
 int tr_predict(const nn_net *net, const ds_set *s, const int *idx, int n, float *probs);
 
+/* Text built in memory, then written atomically: tr_text_begin, print to
+ * t.fp, tr_text_write (which frees it). Both print the reason on failure. */
+typedef struct {
+    FILE *fp;
+    char *text;
+    size_t size;
+} tr_text;
+int tr_text_begin(tr_text *t, const char *path);
+int tr_text_write(tr_text *t, const char *path);
+
+/* One CSV field, quoted when it holds a comma, quote or line break. */
+void tr_csv_field(FILE *fp, const char *s);
+/* Writes the CSV "image,label,predicted,probability" (or p0..pN-1), one row for
+ * each image idx[k] of s (idx NULL: image k), k < n, atomically to path.
+ * probs: n x n_out, row k for image idx[k]. Names come from s->names. */
+int tr_write_predictions(const char *path, const ds_set *s, const int *idx, int n, const float *probs, int n_out);
+
 /* Plots (cairo): lines of y over x, one colour each, legend, axes. */
 typedef struct {
     const char *label;

@@ -158,3 +158,70 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
     return 0;
 }
 
+
+void tr_csv_field(FILE *fp, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+int tr_text_begin(tr_text *t, const char *path)
+{
+    t->text = NULL;
+    t->size = 0;
+    if (!(t->fp = open_memstream(&t->text, &t->size))) {
+        tr_error("%s: out of memory", path);
+        return -1;
+    }
+    return 0;
+}
+
+int tr_text_write(tr_text *t, const char *path)
+{
+    int rc = 0;
+    nn_error e = {{0}};
+    if (fclose(t->fp) || !t->text) {
+        tr_error("%s: out of memory", path);
+        rc = -1;
+    } else if (nn_write_file_atomic(path, t->text, t->size, &e)) {
+        tr_error("%s", e.msg);
+        rc = -1;
+    }
+    free(t->text);
+    t->text = NULL;
+    t->fp = NULL;
+    return rc;
+}
+
+int tr_write_predictions(const char *path, const ds_set *s, const int *idx, int n, const float *probs, int n_out)
+{
+    tr_text t;
+    if (tr_text_begin(&t, path))
+        return -1;
+    fputs("image,label,predicted", t.fp);
+    if (n_out == 1)
+        fputs(",probability", t.fp);
+    else
+        for (int c = 0; c < n_out; c++)
+            fprintf(t.fp, ",p%d", c);
+    fputc('\n', t.fp);
+    for (int k = 0; k < n; k++) {
+        int i = idx ? idx[k] : k;
+        const float *p = probs + (size_t)k * (size_t)n_out;
+        tr_csv_field(t.fp, s->names && s->names[i] ? s->names[i] : "");
+        fprintf(t.fp, ",%d,%d", s->labels[i], tr_predicted_class(p, n_out));
+        for (int c = 0; c < n_out; c++)
+            fprintf(t.fp, ",%.6f", (double)p[c]);
+        fputc('\n', t.fp);
+    }
+    return tr_text_write(&t, path);
+}

@@ -188,62 +188,6 @@ int tr_predict(const nn_net *net, const ds_set *s, const int *idx, int n, float 
     return 0;
 }
 
-static void csv_field(FILE *fp, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
-}
-
-/* path: image,label,predicted,probability (or p0..pN-1) for each image of s,
- * probs n x n_out; written atomically. */
-static int write_predictions(const char *path, const ds_set *s, const float *probs, int n_out)
-{
-    char *text = NULL;
-    size_t size = 0;
-    FILE *fp = open_memstream(&text, &size);
-    if (!fp) {
-        tr_error("%s: out of memory", path);
-        return -1;
-    }
-    fputs("image,label,predicted", fp);
-    if (n_out == 1)
-        fputs(",probability", fp);
-    else
-        for (int c = 0; c < n_out; c++)
-            fprintf(fp, ",p%d", c);
-    fputc('\n', fp);
-    for (int i = 0; i < s->n; i++) {
-        const float *p = probs + (size_t)i * (size_t)n_out;
-        csv_field(fp, s->names && s->names[i] ? s->names[i] : "");
-        fprintf(fp, ",%d,%d", s->labels[i], tr_predicted_class(p, n_out));
-        for (int c = 0; c < n_out; c++)
-            fprintf(fp, ",%.6f", (double)p[c]);
-        fputc('\n', fp);
-    }
-    if (fclose(fp) || !text) {
-        free(text);
-        tr_error("%s: out of memory", path);
-        return -1;
-    }
-    nn_error e = {{0}};
-    int rc = 0;
-    if (nn_write_file_atomic(path, text, size, &e)) {
-        tr_error("%s", e.msg);
-        rc = -1;
-    }
-    free(text);
-    return rc;
-}
-
 static void json_num(const char *key, double v, int last)
 {
     if (isnan(v))
@@ -346,7 +290,7 @@ int tr_cmd_eval(int argc, char **argv)
     if (tr_predict(net, &s, idx, s.n, probs))
         goto done;
     double dt = tr_now() - t0;
-    if (predictions && write_predictions(predictions, &s, probs, n_out))
+    if (predictions && tr_write_predictions(predictions, &s, NULL, s.n, probs, n_out))
         goto done;
     tr_metrics m;
     tr_metrics_compute(probs, n_out, s.labels, s.n, n_classes, &m);

@@ -11,20 +11,7 @@ SHIPPED=${3:-}
 # cairo's text drawing leaves fontconfig's caches allocated at exit: not ours.
 LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export LSAN_OPTIONS
-T=$(mktemp -d /tmp/smile-train-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-
-# expect CODE NEEDLE CMD...: exit code CODE and NEEDLE in stdout+stderr
-expect() {
-    code=$1 needle=$2
-    shift 2
-    "$@" >"$T/out" 2>&1
-    got=$?
-    [ "$got" -eq "$code" ] || bad "'$*' exited $got, expected $code: $(head -c 400 "$T/out")"
-    grep -q -- "$needle" "$T/out" || bad "'$*' did not say '$needle': $(head -c 400 "$T/out")"
-}
+. "$(dirname "$0")/cli_helpers.sh"
 
 if [ "$WHAT" = args ]; then
     expect 0 "Usage: smile-train COMMAND" "$ST" --help
@@ -74,12 +61,7 @@ if [ "$WHAT" = args ]; then
     exit $fail
 fi
 
-SMILES=${SMILE_DATASETS:-}/SMILEsmileD
-if [ ! -d "$SMILES" ]; then
-    echo "SKIP: $SMILES not found"
-    exit 77
-fi
-export SOURCE_DATE_EPOCH=1700000000
+need_smiles
 COMMON="--data smiles:$SMILES --arch lenet --batch 16 --limit 48 --seed 3 --quiet"
 
 if [ "$WHAT" = fit ]; then
