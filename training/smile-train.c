@@ -14,6 +14,8 @@ static const char main_help[] =
     "  compare-optimizers  train one architecture with each optimizer and plot the loss\n"
     "                      curves, and the optimizers' paths on Beale's function\n"
     "  boxes               where the face detector's box falls on a data set's images\n"
+    "  audit               list training images that are probably mislabelled, from\n"
+    "                      out-of-fold predictions (fit --val-fold, --val-predictions)\n"
     "\n"
     "Run 'smile-train COMMAND --help' for a command's options; 'man smile-train'\n"
     "for the whole manual.\n"
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
         return tr_cmd_fit(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return tr_cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "audit"))
+        return tr_cmd_audit(argc - 1, argv + 1);
     if (!strcmp(cmd, "boxes"))
         return tr_cmd_boxes(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare-optimizers"))

@@ -104,6 +104,11 @@ int tr_cmd_fit(int argc, char **argv);
 int tr_cmd_eval(int argc, char **argv);
 int tr_cmd_compare(int argc, char **argv);
 int tr_cmd_boxes(int argc, char **argv);
+int tr_cmd_audit(int argc, char **argv);
+
+/* Confident learning's class for one image: the most probable class c with
+ * p[c] >= threshold[c], or -1 if none reaches its threshold. */
+int tr_audit_confident(const double *p, int n_classes, const double *threshold);
 
 extern volatile int tr_interrupted;
 void tr_install_sigint(void);

@@ -29,6 +29,15 @@ static const char fit_help[] =
     "  --val-fraction F        share of the training split held out for validation,\n"
     "                          by person where the data knows persons (default 0.1;\n"
     "                          0: no validation, the last epoch's model is saved)\n"
+    "  --val-fold I/K          validate on fold I of K instead (0 <= I < K): the folds\n"
+    "                          of one --seed split the training split in K parts, by\n"
+    "                          person where known, so K runs see each image unseen once\n"
+    "  --val-predictions FILE  write the saved model's predictions for the validation\n"
+    "                          images (as eval --predictions; with --val-fold, the\n"
+    "                          input of 'smile-train audit')\n"
+    "  --exclude FILE          leave out the images FILE names: one a line, or the\n"
+    "                          first column of a CSV such as audit's (a name is the\n"
+    "                          image's path or its last components, e.g. 5.jpg)\n"
     "\n"
     "Network and input:\n"
     "  --arch NAME|FILE        built-in seed, lenet or smilenet (last layer sized to\n"
@@ -146,6 +155,9 @@ typedef struct {
 typedef struct {
     tr_data data;
     const char *arch, *optimizer, *out, *report, *resume, *checkpoint;
+    const char *val_predictions, *exclude;
+    int fold, folds, has_val_fraction;
+    int n_excluded; /* images --exclude left out (for the metadata) */
     const char *teachers[TR_MAX_TEACHERS];
     int n_teachers;
     int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
@@ -220,6 +232,97 @@ static int read_text_file(const char *path, char **out)
     return 0;
 }
 
+/* --exclude: image names, sorted for bsearch; text owns the strings. */
+typedef struct {
+    char *text;
+    char **names;
+    int n;
+} name_list;
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One image a line, or the first column of a CSV such as eval's --predictions
+ * or audit's list (a first field "image" is its header). Quoted fields, blank
+ * lines and '#' comments are understood. */
+static int name_list_load(const char *path, name_list *l)
+{
+    memset(l, 0, sizeof *l);
+    if (read_text_file(path, &l->text)) {
+        tr_error("--exclude %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int cap = 0, line_no = 0;
+    for (char *line = l->text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        line_no++;
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\r')
+            line[--len] = 0;
+        if (!len || line[0] == '#')
+            continue;
+        char *name = line;
+        if (line[0] == '"') { /* "a ""b"", c" -> a "b", c, unquoted in place */
+            char *w = line, *r = line + 1;
+            for (;; r++) {
+                if (!*r) {
+                    tr_error("--exclude %s:%d: a quoted name is not closed", path, line_no);
+                    return -1;
+                }
+                if (*r == '"' && r[1] != '"')
+                    break;
+                if (*r == '"')
+                    r++;
+                *w++ = *r;
+            }
+            *w = 0;
+        } else {
+            char *comma = strchr(line, ',');
+            if (comma)
+                *comma = 0;
+        }
+        if (line_no == 1 && !strcmp(name, "image"))
+            continue;
+        if (l->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            char **grown = realloc(l->names, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                tr_error("--exclude %s: out of memory", path);
+                return -1;
+            }
+            l->names = grown;
+        }
+        l->names[l->n++] = name;
+    }
+    if (l->n)
+        qsort(l->names, (size_t)l->n, sizeof *l->names, cmp_name);
+    return 0;
+}
+
+static void name_list_free(name_list *l)
+{
+    free(l->names);
+    free(l->text);
+}
+
+/* The entry naming image `name`: the whole path, or its last components
+ * ("SMILEs/negatives/negatives7/5.jpg", "5.jpg"), so a list stays valid
+ * when the data moves. -1 if none. */
+static int name_list_find(const name_list *l, const char *name)
+{
+    for (const char *p = name;; p++) {
+        char **hit = l->n ? bsearch(&p, l->names, (size_t)l->n, sizeof *l->names, cmp_name) : NULL;
+        if (hit)
+            return (int)(hit - l->names);
+        if (!(p = strchr(p, '/')))
+            return -1;
+    }
+}
+
 static int is_builtin(const char *name)
 {
     for (const char *const *p = nn_builtin_names(); *p; p++)
@@ -261,13 +364,19 @@ static nn_net *make_net(const char *arch, int n_classes)
     return net;
 }
 
-static int is_val(const ds_set *s, int i, float frac, uint64_t seed)
+/* Whether image i is held out for validation: a seeded share frac of the
+ * training split, or with folds > 0, fold `fold` of `folds` (the folds of one
+ * seed partition the split, so K runs give every image a prediction from a
+ * net that never trained on it). */
+static int is_val(const ds_set *s, int i, float frac, uint64_t seed, int fold, int folds)
 {
-    if (frac <= 0)
+    if (frac <= 0 && folds <= 0)
         return 0;
     /* By person when known (no person on both sides), else by image. */
     uint64_t key = s->group[i] ? ((uint64_t)s->group[i] << 32 | 0x9e37u) : (uint64_t)i;
     uint64_t h = fnv64(0xcbf29ce484222325ull ^ seed, &key, sizeof key);
+    if (folds > 0)
+        return (int)(h % (uint64_t)folds) == fold;
     return (double)(h % 1000000) < frac * 1e6;
 }
 
@@ -458,6 +567,16 @@ static int save_model(nn_net *net, const fit_opts *o, const fit_state *st, const
         nn_net_set_meta(net, "drop_hardest", buf);
     }
     set_meta_if_on(net, "sam_rho", o->sam);
+    if (o->folds) {
+        snprintf(buf, sizeof buf, "%d/%d", o->fold, o->folds);
+        nn_net_set_meta(net, "val_fold", buf);
+    }
+    if (o->exclude) {
+        const char *slash = strrchr(o->exclude, '/');
+        char text[300];
+        snprintf(text, sizeof text, "%d images listed in %s", o->n_excluded, slash ? slash + 1 : o->exclude);
+        nn_net_set_meta(net, "excluded", text);
+    }
     if (o->n_teachers) {
         char names[1024] = "";
         for (int i = 0; i < o->n_teachers; i++) {
@@ -543,6 +662,8 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"erase", required_argument, 0, 'U'},   {"drop-hardest", required_argument, 0, 'H'},
         {"drop-warmup", required_argument, 0, 'W'}, {"teacher", required_argument, 0, 'D'},
         {"teacher-weight", required_argument, 0, 'Y'}, {"sam", required_argument, 0, 'Q'},
+        {"val-fold", required_argument, 0, 'f'}, {"val-predictions", required_argument, 0, 'V'},
+        {"exclude", required_argument, 0, 'Z'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -582,7 +703,18 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         case 'v':
             if (tr_parse_float(optarg, &o->val_fraction) || o->val_fraction < 0 || o->val_fraction >= 0.9f)
                 return tr_usage_error(cmd, "--val-fraction wants a number in [0, 0.9), not '%s'", optarg);
+            o->has_val_fraction = 1;
             break;
+        case 'f': {
+            char extra;
+            if (sscanf(optarg, "%d/%d%c", &o->fold, &o->folds, &extra) != 2 || o->folds < 2 || o->folds > 100 ||
+                o->fold < 0 || o->fold >= o->folds)
+                return tr_usage_error(cmd, "--val-fold wants I/K with 2 <= K <= 100 and 0 <= I < K (such as 0/4), not '%s'",
+                                      optarg);
+            break;
+        }
+        case 'V': o->val_predictions = optarg; break;
+        case 'Z': o->exclude = optarg; break;
         case 'a': o->arch = optarg; break;
         case 'n':
             if (!strcmp(optarg, "unit")) o->norm = NN_NORM_UNIT;
@@ -731,6 +863,10 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         return tr_usage_error(cmd, "--augment-strength scales the augmentation; give --augment too");
     if (o->erase > 0 && !o->augment)
         return tr_usage_error(cmd, "--erase is part of the augmentation; give --augment too");
+    if (o->folds && o->has_val_fraction)
+        return tr_usage_error(cmd, "--val-fold and --val-fraction both choose the validation images: give one");
+    if (o->val_predictions && !o->folds && o->val_fraction <= 0)
+        return tr_usage_error(cmd, "--val-predictions needs validation images; --val-fraction 0 leaves none");
     {
         /* fail now rather than after an hour of training */
         char dir[4096];
@@ -747,6 +883,31 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
     if (positives && tr_data_set_positives(&o->data, positives, cmd))
         return TR_EXIT_USAGE;
     return 0;
+}
+
+/* --val-predictions: the saved model (the best epoch's, as a user gets it)
+ * on the validation images, in eval --predictions' format. */
+static int write_val_predictions(const fit_opts *o, const ds_set *s, const int *val_idx, int n_val)
+{
+    nn_net *saved = NULL;
+    nn_error e = {{0}};
+    if (nn_net_load(o->out, &saved, &e)) {
+        tr_error("--val-predictions: %s", e.msg);
+        return -1;
+    }
+    int n_out = nn_net_n_outputs(saved);
+    float *probs = malloc((size_t)(n_val ? n_val : 1) * (size_t)n_out * sizeof *probs);
+    int rc = -1;
+    if (!probs)
+        tr_error("out of memory");
+    else if (!tr_predict(saved, s, val_idx, n_val, probs) &&
+             !tr_write_predictions(o->val_predictions, s, val_idx, n_val, probs, n_out))
+        rc = 0;
+    if (!rc && !o->quiet)
+        fprintf(stderr, "wrote the predictions for %d validation images to %s\n", n_val, o->val_predictions);
+    free(probs);
+    nn_net_free(saved);
+    return rc;
 }
 
 int tr_cmd_fit(int argc, char **argv)
@@ -787,6 +948,7 @@ int tr_cmd_fit(int argc, char **argv)
         goto done;
     char data_desc[4096];
     tr_data_describe(&o.data, data_desc, sizeof data_desc);
+    o.data.keep_names = o.exclude || o.val_predictions;
     if (tr_data_load(&o.data, &spec, DS_LOAD_TRAIN, &s))
         goto done;
     if (s.n == 0) {
@@ -794,15 +956,57 @@ int tr_cmd_fit(int argc, char **argv)
         goto done;
     }
 
-    /* Validation: a seeded, person-disjoint share of the training split. */
+    /* Validation: a seeded, person-disjoint share of the training split.
+     * Images --exclude lists take part in neither. */
     train_idx = malloc((size_t)s.n * sizeof *train_idx);
     val_idx = malloc((size_t)s.n * sizeof *val_idx);
     idx = malloc((size_t)s.n * sizeof *idx);
     int n_train = 0, n_val = 0;
+    uint64_t excluded_hash = 0xcbf29ce484222325ull;
     if (!train_idx || !val_idx || !idx)
         goto nomem;
+    if (o.exclude) {
+        name_list leave_out;
+        if (name_list_load(o.exclude, &leave_out)) {
+            name_list_free(&leave_out);
+            goto done;
+        }
+        unsigned char *used = calloc((size_t)leave_out.n + 1, 1);
+        if (!used) {
+            name_list_free(&leave_out);
+            goto nomem;
+        }
+        for (int i = 0; i < s.n; i++) {
+            int k = name_list_find(&leave_out, s.names[i]);
+            idx[i] = k >= 0;
+            if (k >= 0) {
+                used[k] = 1;
+                o.n_excluded++;
+                excluded_hash = fnv64(excluded_hash, &i, sizeof i);
+            }
+        }
+        int unmatched = 0;
+        for (int k = 0; k < leave_out.n; k++)
+            unmatched += !used[k];
+        free(used);
+        if (leave_out.n && !o.n_excluded) {
+            tr_error("--exclude %s: none of its %d names is a training image of %s (a name matches an image's "
+                     "whole path or its last components, such as SMILEs/negatives/negatives7/5.jpg)",
+                     o.exclude, leave_out.n, data_desc);
+            name_list_free(&leave_out);
+            goto done;
+        }
+        if (!o.quiet)
+            fprintf(stderr, "fit: leaving out %d training images listed in %s%s", o.n_excluded, o.exclude,
+                    unmatched ? "" : "\n");
+        if (!o.quiet && unmatched)
+            fprintf(stderr, " (%d listed names are not training images here)\n", unmatched);
+        name_list_free(&leave_out);
+    }
     for (int i = 0; i < s.n; i++) {
-        if (is_val(&s, i, o.val_fraction, (uint64_t)o.seed))
+        if (o.exclude && idx[i])
+            continue;
+        if (is_val(&s, i, o.val_fraction, (uint64_t)o.seed, o.fold, o.folds))
             val_idx[n_val++] = i;
         else
             train_idx[n_train++] = i;
@@ -908,6 +1112,10 @@ int tr_cmd_fit(int argc, char **argv)
         append_text(cfgtext, sizeof cfgtext, "|drop %g %d", (double)o.drop_hardest, o.drop_warmup);
     if (o.sam > 0)
         append_text(cfgtext, sizeof cfgtext, "|sam %g", (double)o.sam);
+    if (o.folds)
+        append_text(cfgtext, sizeof cfgtext, "|fold %d/%d", o.fold, o.folds);
+    if (o.exclude)
+        append_text(cfgtext, sizeof cfgtext, "|exclude %016llx", (unsigned long long)excluded_hash);
     for (int i = 0; i < o.n_teachers; i++) /* each teacher by its weights, wherever the file is */
         append_text(cfgtext, sizeof cfgtext, "|teacher %016llx %g",
                     (unsigned long long)fnv64(0xcbf29ce484222325ull, nn_net_params(teacher[i]),
@@ -1131,6 +1339,8 @@ int tr_cmd_fit(int argc, char **argv)
         write_report(&o, st, data_desc, n_train, n_val);
     }
     if (write_report(&o, st, data_desc, n_train, n_val))
+        rc = TR_EXIT_FAIL;
+    if (rc == TR_EXIT_OK && o.val_predictions && write_val_predictions(&o, &s, val_idx, n_val))
         rc = TR_EXIT_FAIL;
     if (rc == TR_EXIT_OK && !o.quiet) {
         if (n_val)
