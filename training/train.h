@@ -81,6 +81,10 @@ int tr_text_write(tr_text *t, const char *path);
 
 /* One CSV field, quoted when it holds a comma, quote or line break. */
 void tr_csv_field(FILE *fp, const char *s);
+/* Splits one CSV line (no line break) in place into its fields, unquoting
+ * them; the first max are stored in field. Returns the field count, or -1
+ * for an unclosed quote. */
+int tr_csv_split(char *line, char **field, int max);
 /* Writes the CSV "image,label,predicted,probability" (or p0..pN-1), one row for
  * each image idx[k] of s (idx NULL: image k), k < n, atomically to path.
  * probs: n x n_out, row k for image idx[k]. Names come from s->names. */

@@ -51,45 +51,6 @@ typedef struct {
     int n_classes; /* 2 for a "probability" column */
 } audit_set;
 
-/* Splits one CSV line in place into at most max fields (quotes honoured).
- * Returns the field count, or -1 for an unclosed quote. */
-static int split_csv(char *line, char **field, int max)
-{
-    int n = 0;
-    char *r = line;
-    for (;;) {
-        char *w = r, *start = r;
-        if (*r == '"') {
-            r++;
-            for (;; r++) {
-                if (!*r)
-                    return -1;
-                if (*r == '"' && r[1] != '"')
-                    break;
-                if (*r == '"')
-                    r++;
-                *w++ = *r;
-            }
-            r++; /* the closing quote */
-            while (*r && *r != ',')
-                r++;
-            *w = 0;
-        } else {
-            while (*r && *r != ',')
-                r++;
-            w = r;
-        }
-        int more = *r == ',';
-        *w = 0;
-        if (n < max)
-            field[n] = start;
-        n++;
-        if (!more)
-            return n;
-        r++;
-    }
-}
-
 static int parse_prob(const char *s, double *out)
 {
     char *end;
@@ -120,7 +81,7 @@ static int read_predictions(const char *path, audit_set *set)
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = 0;
         if (line_no == 1) {
-            n_fields = split_csv(line, field, AUDIT_MAX_CLASSES + 4);
+            n_fields = tr_csv_split(line, field, AUDIT_MAX_CLASSES + 4);
             if (n_fields == 4 && !strcmp(field[3], "probability"))
                 n_classes = 2;
             else if (n_fields >= 5 && n_fields <= AUDIT_MAX_CLASSES + 3 && !strcmp(field[3], "p0"))
@@ -141,7 +102,7 @@ static int read_predictions(const char *path, audit_set *set)
         }
         if (!len)
             continue;
-        int got = split_csv(line, field, AUDIT_MAX_CLASSES + 4);
+        int got = tr_csv_split(line, field, AUDIT_MAX_CLASSES + 4);
         if (got != n_fields) {
             tr_error("%s:%d: %s (%d fields, the header has %d)", path, line_no,
                      got < 0 ? "a quoted name is not closed" : "a row of the wrong length", got, n_fields);

@@ -174,6 +174,45 @@ void tr_csv_field(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* Splits one CSV line in place into at most max fields (quotes honoured).
+ * Returns the field count, or -1 for an unclosed quote. */
+int tr_csv_split(char *line, char **field, int max)
+{
+    int n = 0;
+    char *r = line;
+    for (;;) {
+        char *w = r, *start = r;
+        if (*r == '"') {
+            r++;
+            for (;; r++) {
+                if (!*r)
+                    return -1;
+                if (*r == '"' && r[1] != '"')
+                    break;
+                if (*r == '"')
+                    r++;
+                *w++ = *r;
+            }
+            r++; /* the closing quote */
+            while (*r && *r != ',')
+                r++;
+            *w = 0;
+        } else {
+            while (*r && *r != ',')
+                r++;
+            w = r;
+        }
+        int more = *r == ',';
+        *w = 0;
+        if (n < max)
+            field[n] = start;
+        n++;
+        if (!more)
+            return n;
+        r++;
+    }
+}
+
 int tr_text_begin(tr_text *t, const char *path)
 {
     t->text = NULL;

@@ -265,25 +265,10 @@ static int name_list_load(const char *path, name_list *l)
             line[--len] = 0;
         if (!len || line[0] == '#')
             continue;
-        char *name = line;
-        if (line[0] == '"') { /* "a ""b"", c" -> a "b", c, unquoted in place */
-            char *w = line, *r = line + 1;
-            for (;; r++) {
-                if (!*r) {
-                    tr_error("--exclude %s:%d: a quoted name is not closed", path, line_no);
-                    return -1;
-                }
-                if (*r == '"' && r[1] != '"')
-                    break;
-                if (*r == '"')
-                    r++;
-                *w++ = *r;
-            }
-            *w = 0;
-        } else {
-            char *comma = strchr(line, ',');
-            if (comma)
-                *comma = 0;
+        char *name;
+        if (tr_csv_split(line, &name, 1) < 0) {
+            tr_error("--exclude %s:%d: a quoted name is not closed", path, line_no);
+            return -1;
         }
         if (line_no == 1 && !strcmp(name, "image"))
             continue;
