@@ -870,6 +870,51 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
     return 0;
 }
 
+/* --exclude: sets excluded[i] for the images of s the list names, counts them
+ * in o->n_excluded and hashes their indices into *hash (for the resume check).
+ * A list that names no image of s is an error: its paths are likely wrong. */
+static int mark_excluded(fit_opts *o, const ds_set *s, const char *data_desc, unsigned char *excluded,
+                         uint64_t *hash)
+{
+    name_list leave_out;
+    int rc = -1;
+    unsigned char *used = NULL;
+    if (name_list_load(o->exclude, &leave_out))
+        goto done;
+    if (!(used = calloc((size_t)leave_out.n + 1, 1))) {
+        tr_error("out of memory");
+        goto done;
+    }
+    for (int i = 0; i < s->n; i++) {
+        int k = s->names && s->names[i] ? name_list_find(&leave_out, s->names[i]) : -1;
+        if (k >= 0) {
+            excluded[i] = 1;
+            used[k] = 1;
+            o->n_excluded++;
+            *hash = fnv64(*hash, &i, sizeof i);
+        }
+    }
+    int unmatched = 0;
+    for (int k = 0; k < leave_out.n; k++)
+        unmatched += !used[k];
+    if (leave_out.n && !o->n_excluded) {
+        tr_error("--exclude %s: none of its %d names is a training image of %s (a name matches an image's "
+                 "whole path or its last components, such as SMILEs/negatives/negatives7/5.jpg)",
+                 o->exclude, leave_out.n, data_desc);
+        goto done;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "fit: leaving out %d training image%s listed in %s%s", o->n_excluded,
+                o->n_excluded == 1 ? "" : "s", o->exclude, unmatched ? "" : "\n");
+    if (!o->quiet && unmatched)
+        fprintf(stderr, " (%d listed names are not training images here)\n", unmatched);
+    rc = 0;
+done:
+    free(used);
+    name_list_free(&leave_out);
+    return rc;
+}
+
 /* --val-predictions: the saved model (the best epoch's, as a user gets it)
  * on the validation images, in eval --predictions' format. */
 static int write_val_predictions(const fit_opts *o, const ds_set *s, const int *val_idx, int n_val)
@@ -922,7 +967,7 @@ int tr_cmd_fit(int argc, char **argv)
     int *idx = NULL, *train_idx = NULL, *val_idx = NULL, *labels = NULL;
     float *x = NULL, *probs = NULL, *xmix = NULL, *mix = NULL, *losses = NULL;
     int *labels_b = NULL, *perm = NULL;
-    unsigned char *dropped = NULL;
+    unsigned char *dropped = NULL, *excluded = NULL;
     uint8_t *tmp = NULL;
     nn_trainer *tr = NULL;
     nn_net *teacher[TR_MAX_TEACHERS] = {0};
@@ -951,45 +996,13 @@ int tr_cmd_fit(int argc, char **argv)
     if (!train_idx || !val_idx || !idx)
         goto nomem;
     if (o.exclude) {
-        name_list leave_out;
-        if (name_list_load(o.exclude, &leave_out)) {
-            name_list_free(&leave_out);
-            goto done;
-        }
-        unsigned char *used = calloc((size_t)leave_out.n + 1, 1);
-        if (!used) {
-            name_list_free(&leave_out);
+        if (!(excluded = calloc((size_t)s.n, 1)))
             goto nomem;
-        }
-        for (int i = 0; i < s.n; i++) {
-            int k = name_list_find(&leave_out, s.names[i]);
-            idx[i] = k >= 0;
-            if (k >= 0) {
-                used[k] = 1;
-                o.n_excluded++;
-                excluded_hash = fnv64(excluded_hash, &i, sizeof i);
-            }
-        }
-        int unmatched = 0;
-        for (int k = 0; k < leave_out.n; k++)
-            unmatched += !used[k];
-        free(used);
-        if (leave_out.n && !o.n_excluded) {
-            tr_error("--exclude %s: none of its %d names is a training image of %s (a name matches an image's "
-                     "whole path or its last components, such as SMILEs/negatives/negatives7/5.jpg)",
-                     o.exclude, leave_out.n, data_desc);
-            name_list_free(&leave_out);
+        if (mark_excluded(&o, &s, data_desc, excluded, &excluded_hash))
             goto done;
-        }
-        if (!o.quiet)
-            fprintf(stderr, "fit: leaving out %d training images listed in %s%s", o.n_excluded, o.exclude,
-                    unmatched ? "" : "\n");
-        if (!o.quiet && unmatched)
-            fprintf(stderr, " (%d listed names are not training images here)\n", unmatched);
-        name_list_free(&leave_out);
     }
     for (int i = 0; i < s.n; i++) {
-        if (o.exclude && idx[i])
+        if (excluded && excluded[i])
             continue;
         if (is_val(&s, i, o.val_fraction, (uint64_t)o.seed, o.fold, o.folds))
             val_idx[n_val++] = i;
@@ -1354,6 +1367,7 @@ done:
     free(probs);
     free(losses);
     free(dropped);
+    free(excluded);
     free(tmp);
     free(xmix);
     free(labels_b);
