@@ -33,7 +33,8 @@ static const char audit_help[] =
     "               ('smile-train fit --exclude FILE' leaves them out)\n"
     "  --help       this text\n"
     "\n"
-    "Prints the thresholds, the confident joint and the suspects per label.\n"
+    "Prints the thresholds, the confident joint, the number of suspects and the\n"
+    "ten most doubtful.\n"
     "Exit status: 0 done, 1 a file cannot be read or is malformed, 2 bad arguments.\n";
 
 #define AUDIT_MAX_CLASSES 10
