@@ -110,14 +110,11 @@ static int read_predictions(const char *path, audit_set *set)
             goto done;
         }
         audit_row row = {.count = 1};
-        char *end;
-        long label = strtol(field[1], &end, 10);
-        if (!field[0][0] || end == field[1] || *end || label < 0 || label >= n_classes) {
+        if (!field[0][0] || tr_parse_int(field[1], 0, n_classes - 1, &row.label)) {
             tr_error("%s:%d: %s", path, line_no,
                      !field[0][0] ? "no image name" : "the label is not a class number of this file");
             goto done;
         }
-        row.label = (int)label;
         if (n_classes == 2 && n_fields == 4) {
             if (parse_prob(field[3], &row.p[1])) {
                 tr_error("%s:%d: the probability '%s' is not a number in [0, 1]", path, line_no, field[3]);
