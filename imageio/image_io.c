@@ -318,10 +318,40 @@ static void png_warn_fn(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
+/* libpng 1.6.39 allocates a text chunk's stated length before reading it, so
+ * one damaged length field could cost gigabytes. Every chunk must fit in the
+ * bytes we hold; returns 0, or -1 with the first chunk that does not. */
+static int png_chunks_fit(const uint8_t *data, size_t size, char *eb, size_t el)
+{
+    size_t pos = 8; /* after the signature */
+    while (size - pos >= 8) {
+        size_t len = (size_t)data[pos] << 24 | (size_t)data[pos + 1] << 16 |
+                     (size_t)data[pos + 2] << 8 | data[pos + 3];
+        const uint8_t *type = data + pos + 4;
+        if (len > size - pos - 8 || size - pos - 8 - len < 4) {
+            char name[5];
+            for (int i = 0; i < 4; i++)
+                name[i] = type[i] >= 0x20 && type[i] < 0x7f ? (char)type[i] : '?';
+            name[4] = 0;
+            snprintf(eb, el, "truncated PNG: chunk '%s' at byte %zu claims %zu bytes, %zu remain",
+                     name, pos, len, size - pos - 8);
+            return -1;
+        }
+        if (memcmp(type, "IEND", 4) == 0)
+            break;
+        pos += 12 + len;
+    }
+    return 0;
+}
+
 static img_status load_png(const char *path, const uint8_t *data, size_t size, int channels,
                            img_image *out, char *eb, size_t el)
 {
     char pngerr[200] = "corrupt PNG";
+    if (png_chunks_fit(data, size, pngerr, sizeof pngerr) != 0) {
+        set_err(eb, el, "%s: %s", path, pngerr);
+        return IMG_ERR_CORRUPT;
+    }
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, pngerr, png_error_fn, png_warn_fn);
     if (!png)
         return IMG_ERR_NOMEM;
@@ -339,6 +369,8 @@ static img_status load_png(const char *path, const uint8_t *data, size_t size, i
     }
     png_set_read_fn(png, &mem, png_read_mem);
     png_set_user_limits(png, 16384, 16384);
+    /* Caps what a compressed text or profile chunk may inflate to. */
+    png_set_chunk_malloc_max(png, 8u << 20);
     png_read_info(png, info);
     png_set_expand(png);
     png_set_strip_16(png);

@@ -155,6 +155,27 @@ static void test_files(const char *dir)
         }
     }
     CHECKF(bad_ok == 0, "%d truncated PNGs loaded", bad_ok);
+
+    /* A text chunk after IHDR (8 + 25 bytes in): libpng would allocate the
+     * stated length before reading, so a damaged length is refused up front,
+     * naming the chunk. A sound one, even with a bad CRC, still loads. */
+    CHECKF(n + 40 < sizeof buf, "room for a chunk");
+    uint8_t with_text[sizeof buf];
+    const size_t at = 33;
+    static const uint8_t text_chunk[] = {0, 0, 0, 7, 't', 'E', 'X', 't', 'a', 0, 'b', 'c', 'd', 'e', 'f', 0, 0, 0, 0};
+    memcpy(with_text, buf, at);
+    memcpy(with_text + at, text_chunk, sizeof text_chunk);
+    memcpy(with_text + at + sizeof text_chunk, buf + at, n - at);
+    size_t tn = n + sizeof text_chunk;
+    snprintf(path, sizeof path, "%s/text.png", dir);
+    write_file(path, with_text, tn);
+    CHECKF(img_load(path, 3, &im, err, sizeof err) == IMG_OK, "sound tEXt chunk: %s", err);
+    CHECKF(im.pixels && memcmp(im.pixels, px, sizeof px) == 0, "pixels with a tEXt chunk");
+    img_image_free(&im);
+    with_text[at] = 0x75; /* 1.96 GB stated, as a fuzzer found */
+    write_file(path, with_text, tn);
+    CHECKF(img_load(path, 3, &im, err, sizeof err) == IMG_ERR_CORRUPT, "huge tEXt length loaded");
+    CHECKF(strstr(err, "text.png") && strstr(err, "'tEXt'") && strstr(err, "byte 33"), "message: %s", err);
     unlink(path);
 }
 
