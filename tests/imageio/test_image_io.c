@@ -256,6 +256,50 @@ static void bright_box(const img_image *im, int *x0, int *y0, int *x1, int *y1)
             }
 }
 
+/* A JPEG header may claim any size; one that claims more pixels than its
+ * bytes could code is refused before a buffer is allocated for them. A real
+ * flat picture, the most compressible kind, still loads. */
+static void test_jpeg_size_claims(const char *dir)
+{
+    enum { W = 2048, H = 1536 };
+    char path[512], err[512];
+    img_image im;
+    uint8_t *flat = malloc((size_t)W * H * 3);
+    CHECKF(flat != NULL, "malloc");
+    if (!flat)
+        return;
+    memset(flat, 128, (size_t)W * H * 3);
+    snprintf(path, sizeof path, "%s/flat.jpg", dir);
+    CHECKF(img_save(path, flat, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    free(flat);
+    CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_OK, "flat %dx%d JPEG: %s", W, H, err);
+    CHECKF(im.width == W && im.height == H && im.pixels[0] > 120 && im.pixels[0] < 136, "flat JPEG");
+    img_image_free(&im);
+
+    /* A small card whose SOF0 then claims 16000x16000 (256 Mpx in ~1 kB). */
+    enum { CW = 33, CH = 17 };
+    uint8_t px[CW * CH * 3], buf[16384];
+    make_card(px, CW, CH, 3);
+    CHECKF(img_save(path, px, CW, CH, CW * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    size_t sof = 0;
+    for (size_t i = 2; i + 9 < n && !sof; i++)
+        if (buf[i] == 0xff && buf[i + 1] == 0xc0)
+            sof = i;
+    CHECKF(sof && buf[sof + 5] == 0 && buf[sof + 6] == CH, "SOF0 with height %d not found", CH);
+    if (!sof)
+        return;
+    buf[sof + 5] = 16000 >> 8, buf[sof + 6] = 16000 & 255; /* height */
+    buf[sof + 7] = 16000 >> 8, buf[sof + 8] = 16000 & 255; /* width */
+    write_file(path, buf, n);
+    CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_CORRUPT, "a 16000x16000 claim loaded");
+    CHECKF(strstr(err, "flat.jpg") && strstr(err, "16000x16000") && strstr(err, "cannot fit"), "message: %s", err);
+    unlink(path);
+}
+
 /* Photos from phones are stored sideways with an Exif Orientation; img_load
  * must hand them over upright. A wide bright bar in the stored top-left
  * corner must show up in the corner, and with the shape, that the tag's
@@ -373,6 +417,7 @@ int main(void)
     test_files(dir);
     test_exif_orientation(dir);
     test_cmyk(dir);
+    test_jpeg_size_claims(dir);
     test_real_face();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
