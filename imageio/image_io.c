@@ -274,7 +274,7 @@ static img_status load_jpeg(const char *path, const uint8_t *data, size_t size, 
     /* Huffman coding spends at least a bit on each 8x8 block's DC, so no
      * real JPEG holds over 512 pixels a byte (a flat grey one: about 250).
      * A header claiming far more would have us allocate and decode hundreds
-     * of megapixels of nothing (fuzzing found 5121x51456 in 214 bytes of
+     * of megapixels of nothing (fuzzing found 5121x51456 in 213 bytes of
      * arithmetic coding: 25 s and 1.7 GB). */
     if (st == IMG_OK && (size_t)w * (size_t)h / 1024 > size) {
         snprintf(j->err, sizeof j->err, "%dx%d pixels cannot fit in %zu bytes: damaged header", w, h,
