@@ -36,6 +36,16 @@ static void write_file(const char *path, const void *data, size_t n)
     fclose(f);
 }
 
+/* Up to cap bytes of the file at path; 0 when it cannot be opened. */
+static size_t read_file(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap, f) : 0;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 static void test_jpeg_round_trip(void)
 {
     enum { W = 96, H = 64 };
@@ -139,11 +149,8 @@ static void test_files(const char *dir)
     /* A PNG cut short at every length fails cleanly. */
     snprintf(path, sizeof path, "%s/card.png", dir);
     CHECKF(img_save(path, px, W, H, W * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
-    FILE *f = fopen(path, "rb");
     uint8_t buf[8192];
-    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-    if (f)
-        fclose(f);
+    size_t n = read_file(path, buf, sizeof buf);
     CHECKF(n > 100, "png size %zu", n);
     int bad_ok = 0;
     for (size_t cut = 8; cut < n - 12; cut += 7) {
@@ -284,10 +291,7 @@ static void test_jpeg_size_claims(const char *dir)
     uint8_t px[CW * CH * 3], buf[16384];
     make_card(px, CW, CH, 3);
     CHECKF(img_save(path, px, CW, CH, CW * 3, 3, err, sizeof err) == IMG_OK, "%s", err);
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-    if (f)
-        fclose(f);
+    size_t n = read_file(path, buf, sizeof buf);
     size_t sof = 0;
     for (size_t i = 2; i + 9 < n && !sof; i++)
         if (buf[i] == 0xff && buf[i + 1] == 0xc0)
@@ -300,6 +304,12 @@ static void test_jpeg_size_claims(const char *dir)
     write_file(path, buf, n);
     CHECKF(img_load(path, 1, &im, err, sizeof err) == IMG_ERR_CORRUPT, "a 16000x16000 claim loaded");
     CHECKF(strstr(err, "flat.jpg") && strstr(err, "16000x16000") && strstr(err, "cannot fit"), "message: %s", err);
+    /* The same for frames in memory, whose callers size buffers from the header. */
+    img_jpeg *j = img_jpeg_new();
+    int w = 0, h = 0;
+    CHECKF(j && img_jpeg_info(j, buf, n, &w, &h) == IMG_ERR_CORRUPT, "img_jpeg_info took the claim (%dx%d)", w, h);
+    CHECKF(j && strstr(img_jpeg_error(j), "cannot fit"), "frame message: %s", j ? img_jpeg_error(j) : "");
+    img_jpeg_free(j);
     unlink(path);
 }
 
