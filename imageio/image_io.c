@@ -110,6 +110,17 @@ img_status img_jpeg_info(img_jpeg *j, const uint8_t *data, size_t size, int *wid
         reset_after_error(j);
         return IMG_ERR_CORRUPT;
     }
+    /* Huffman coding spends at least a bit on each 8x8 block's DC, so no
+     * real JPEG holds over 512 pixels a byte (a flat grey one: about 250).
+     * A header claiming far more would have callers allocate and decode
+     * hundreds of megapixels of nothing (fuzzing found 5121x51456 in 213
+     * bytes of arithmetic coding: 25 s and 1.7 GB). */
+    if ((size_t)w * (size_t)h / 1024 > size) {
+        snprintf(j->err, sizeof j->err, "%dx%d pixels cannot fit in %zu bytes: damaged header", w, h,
+                 size);
+        reset_after_error(j);
+        return IMG_ERR_CORRUPT;
+    }
     j->colorspace = cs;
     if (width)
         *width = w;
@@ -269,16 +280,6 @@ static img_status load_jpeg(const char *path, const uint8_t *data, size_t size, 
     img_status st = img_jpeg_info(j, data, size, &w, &h);
     if (st == IMG_OK && ((size_t)w * (size_t)h > (size_t)1 << 28 || w <= 0 || h <= 0)) {
         snprintf(j->err, sizeof j->err, "unreasonable size %dx%d", w, h);
-        st = IMG_ERR_CORRUPT;
-    }
-    /* Huffman coding spends at least a bit on each 8x8 block's DC, so no
-     * real JPEG holds over 512 pixels a byte (a flat grey one: about 250).
-     * A header claiming far more would have us allocate and decode hundreds
-     * of megapixels of nothing (fuzzing found 5121x51456 in 213 bytes of
-     * arithmetic coding: 25 s and 1.7 GB). */
-    if (st == IMG_OK && (size_t)w * (size_t)h / 1024 > size) {
-        snprintf(j->err, sizeof j->err, "%dx%d pixels cannot fit in %zu bytes: damaged header", w, h,
-                 size);
         st = IMG_ERR_CORRUPT;
     }
     if (st == IMG_OK) {

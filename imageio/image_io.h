@@ -47,7 +47,8 @@ typedef struct img_jpeg img_jpeg;
 img_jpeg *img_jpeg_new(void);
 void img_jpeg_free(img_jpeg *j);
 
-/* Reads the header only. */
+/* Reads the header only; a size that size bytes cannot code is IMG_ERR_CORRUPT,
+ * so callers may allocate from what it returns. */
 img_status img_jpeg_info(img_jpeg *j, const uint8_t *data, size_t size, int *width, int *height);
 
 /* Decodes into a caller buffer of at least (height/scale_denom) rows of
