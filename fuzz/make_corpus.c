@@ -35,6 +35,14 @@ static const struct {
                             "globalavgpool\n"
                             "dense 2\n"
                             "softmax\n"},
+    {"residual.nnm", "input 6 6 1\n"
+                     "conv 2 3 pad=same\n"
+                     "relu\n"
+                     "conv 2 3 pad=same\n"
+                     "residual 2\n"
+                     "globalavgpool\n"
+                     "dense 1\n"
+                     "sigmoid\n"},
 };
 
 int main(int argc, char **argv)

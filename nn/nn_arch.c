@@ -14,7 +14,7 @@
 
 static const char *const kind_names[NN_L_COUNT] = {
     "conv", "maxpool", "avgpool", "globalavgpool", "dense", "flatten", "dropout",
-    "batchnorm", "relu", "leakyrelu", "sigmoid", "tanh", "softmax",
+    "batchnorm", "relu", "leakyrelu", "sigmoid", "tanh", "softmax", "residual",
 };
 
 void nn_seterr(nn_error *err, const char *fmt, ...)
@@ -264,6 +264,7 @@ static char *canonical_text(const nn_net *net)
             append(&s, &len, &cap, "%s %s stride=%s\n", kind_names[l->kind], k, st);
             break;
         case NN_L_DENSE: append(&s, &len, &cap, "dense %d\n", l->out_c); break;
+        case NN_L_RESIDUAL: append(&s, &len, &cap, "residual %d\n", l->skip); break;
         case NN_L_DROPOUT:
         case NN_L_LEAKYRELU:
             append(&s, &len, &cap, "%s %.9g\n", kind_names[l->kind], (double)l->alpha);
@@ -386,7 +387,8 @@ nn_status nn_net_parse(const char *text, const char *origin, nn_net **out, nn_er
         case NN_L_MAXPOOL:
         case NN_L_AVGPOOL:
         case NN_L_DENSE:
-        case NN_L_DROPOUT: want_pos = 1; break;
+        case NN_L_DROPOUT:
+        case NN_L_RESIDUAL: want_pos = 1; break;
         case NN_L_LEAKYRELU: opt_pos = 1; break;
         default: break;
         }
@@ -405,6 +407,7 @@ nn_status nn_net_parse(const char *text, const char *origin, nn_net **out, nn_er
                 "sigmoid",
                 "tanh",
                 "softmax",
+                "residual K",
             };
             nn_seterr(err, "%s:%d: %s: expected '%s'", origin, lineno, name, usage[kind]);
             goto fail;
@@ -440,6 +443,25 @@ nn_status nn_net_parse(const char *text, const char *origin, nn_net **out, nn_er
                 goto fail;
             }
             break;
+        case NN_L_RESIDUAL: {
+            /* y = x + the input of the layer K lines above: an identity
+             * shortcut around the K layers in between (He et al. 2016) */
+            int i = net->n_layers;
+            if (!parse_int(tok[1], 1, NN_MAX_LAYERS, &l->skip) || l->skip > i) {
+                nn_seterr(err, "%s:%d: residual: '%s' is not a count of layers above (1 to %d)",
+                          origin, lineno, tok[1], i);
+                goto fail;
+            }
+            const nn_layer *from = &net->layers[i - l->skip];
+            if (from->in_c != c || from->in_h != h || from->in_w != w) {
+                nn_seterr(err,
+                          "%s:%d: residual: the input of line %d (%dx%dx%d) differs from this "
+                          "layer's input (%dx%dx%d)",
+                          origin, lineno, from->line, from->in_w, from->in_h, from->in_c, w, h, c);
+                goto fail;
+            }
+            break;
+        }
         case NN_L_LEAKYRELU:
             l->alpha = 0.3f; /* Keras's default */
             if (npos == 1 && !parse_float(tok[1], &l->alpha)) {

@@ -20,6 +20,7 @@ typedef enum {
     NN_L_SIGMOID,
     NN_L_TANH,
     NN_L_SOFTMAX,
+    NN_L_RESIDUAL, /* after SOFTMAX: model files store kinds by number */
     NN_L_COUNT
 } nn_layer_kind;
 
@@ -34,6 +35,7 @@ typedef struct {
     nn_pad_mode pad_mode;   /* conv: as written, for the canonical text */
     int pad_n;              /* conv: pad=N */
     float alpha;            /* leakyrelu slope, dropout probability */
+    int skip;               /* residual: adds the input of the layer this many above */
     size_t w_off, n_w;      /* weights in net->params (batchnorm: gamma) */
     size_t b_off, n_b;      /* biases (batchnorm: beta) */
     size_t s_off, n_s;      /* batchnorm running mean then var, in net->state */

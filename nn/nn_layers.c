@@ -85,6 +85,8 @@ nn_status nn_ws_init(nn_ws *ws, const nn_net *net, int max_batch, int train, nn_
             aux += round_up(B * nn_layer_out_size(l));
         else if (l->kind == NN_L_BATCHNORM)
             aux += round_up(3 * (size_t)l->in_c);
+        else if (l->kind == NN_L_RESIDUAL && train)
+            aux += round_up(B * nn_layer_out_size(l)); /* the shortcut's gradient */
     }
     col = round_up(col);
     size_t col_off = total;
@@ -741,6 +743,12 @@ void nn_run_forward(const nn_net *net, nn_ws *ws, int batch, int upto, int train
             for (int s = 0; s < batch; s++)
                 nn_softmax_fwd(x + s * osz, y + s * osz, (int)osz);
             break;
+        case NN_L_RESIDUAL: {
+            const float *from = ws->act[i - l->skip];
+            for (size_t k = 0; k < n; k++)
+                y[k] = x[k] + from[k];
+            break;
+        }
         case NN_L_COUNT: break;
         }
     }
@@ -824,10 +832,25 @@ const float *nn_run_backward(const nn_net *net, nn_ws *ws, int batch, int upto,
                         dx[s * isz + k] = ys[k] * (dys[k] - d);
                 }
             break;
+        case NN_L_RESIDUAL:
+            /* the shortcut's share waits in aux until the backward pass
+             * reaches the layer whose input it was added from */
+            memcpy(ws->aux + ws->aux_off[i], dy, n * sizeof(float));
+            if (dx)
+                memcpy(dx, dy, n * sizeof(float));
+            break;
         case NN_L_COUNT: break;
         }
         if (!dx)
             return NULL;
+        for (int r = i + 1; r < upto; r++) {
+            const nn_layer *lr = &net->layers[r];
+            if (lr->kind == NN_L_RESIDUAL && r - lr->skip == i) {
+                const float *ds = ws->aux + ws->aux_off[r];
+                for (size_t k = 0; k < n; k++)
+                    dx[k] += ds[k];
+            }
+        }
         dy = dx;
     }
     return dy;

@@ -130,6 +130,25 @@ static void check_layer_case(const gcase *c)
     nn_net_free(net);
 }
 
+/* a shortcut around 1-3 random layers that keep the shape */
+static void check_random_residuals(int n)
+{
+    static const char *const inner[] = {"conv %d 3 pad=same\n", "conv %d 1\n", "tanh\n",
+                                        "batchnorm\n", "sigmoid\n", "conv %d 2x3 pad=tf_same\n"};
+    for (int t = 0; t < n; t++) {
+        int C = 1 + (int)nn_rng_below(&rng, 3), H = 2 + (int)nn_rng_below(&rng, 6),
+            W = 2 + (int)nn_rng_below(&rng, 6), k = 1 + (int)nn_rng_below(&rng, 3);
+        char arch[400];
+        int len = snprintf(arch, sizeof arch, "input %d %d %d\n", W, H, C);
+        for (int j = 0; j < k; j++)
+            len += snprintf(arch + len, sizeof arch - (size_t)len,
+                            inner[nn_rng_below(&rng, 6)], C);
+        snprintf(arch + len, sizeof arch - (size_t)len, "residual %d\n", k);
+        gcase c = {arch, 1 + (int)nn_rng_below(&rng, 3), 1, 0};
+        check_layer_case(&c);
+    }
+}
+
 static void check_random_convs(int n)
 {
     static const char *const pads[] = {"valid", "same", "tf_same", "1", "2"};
@@ -364,10 +383,18 @@ int main(void)
         {"input 3 2 2\nsoftmax\n", 2, 1, 0},
         {"input 8 8 2\nconv 3 3 stride=2 pad=tf_same\nbatchnorm\ntanh\navgpool 2\nflatten\n"
          "dense 4\ntanh\ndropout 0.25\ndense 3\n", 3, 1, 0},
+        /* shortcuts from the network's input, and two onto one activation */
+        {"input 5 4 2\nconv 2 3 pad=same\ntanh\nresidual 2\n", 2, 1, 0},
+        {"input 5 5 2\ntanh\nconv 2 3 pad=same\nresidual 1\nconv 2 3 pad=same\nresidual 3\n"
+         "residual 5\n", 2, 1, 0},
+        /* a ResNet basic block in train mode, then a pooled head */
+        {"input 6 6 3\nconv 3 3 pad=same\nbatchnorm\ntanh\nconv 3 3 pad=same\nbatchnorm\n"
+         "residual 5\ntanh\nglobalavgpool\ndense 2\n", 3, 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_layer_case(&cases[i]);
     check_random_convs(40);
+    check_random_residuals(20);
 
     const float cw2[2] = {0.5f, 2.0f}, cw4[4] = {1.0f, 2.0f, 0.5f, 3.0f};
     check_loss(NN_LOSS_BCE, 1, NULL, 0.0f, 0, 0);
@@ -396,6 +423,8 @@ int main(void)
     check_trainer(bin, NN_LOSS_MSE, cw2);
     check_trainer(multi, NN_LOSS_SOFTMAX_CE, cw4);
     check_trainer(multi, NN_LOSS_MSE, NULL);
+    check_trainer("input 6 6 1\nconv 2 3 pad=same\ntanh\nconv 2 3 pad=same\nresidual 2\n"
+                  "tanh\nflatten\ndense 1\nsigmoid\n", NN_LOSS_BCE, cw2);
     printf("%d derivatives checked\n", n_checked);
     return test_done("gradcheck");
 }

@@ -17,6 +17,8 @@ static const char *small_arch = "input 6 5 2  # W H C\n"
                                 "conv 3 3 stride=2 pad=tf_same\n"
                                 "batchnorm\n"
                                 "leakyrelu 0.2\n"
+                                "conv 3 3 pad=same\n"
+                                "residual 1\n"
                                 "maxpool 2\n"
                                 "flatten\n"
                                 "dense 2\n"
@@ -224,6 +226,12 @@ static void test_arch_errors(void)
     expect_arch_error("input 8 8 1\nrelu stride=2\n", "my.arch:2: relu: unknown option");
     /* found by fuzz-model_load: a bare word after key=value options */
     expect_arch_error("input 8 8 1\nconv 4 3 stride=1 pad\n", "my.arch:2: conv: expected key=value");
+    expect_arch_error("input 8 8 1\nrelu\nresidual 0\n", "my.arch:3: residual: '0' is not a count");
+    expect_arch_error("input 8 8 1\nrelu\nresidual 2\n", "(1 to 1)");
+    expect_arch_error("input 8 8 1\nrelu\nresidual\n", "my.arch:3: residual: expected 'residual K'");
+    expect_arch_error("input 8 8 1\n# c\nconv 2 3 pad=same\nresidual 1\n",
+                      "my.arch:4: residual: the input of line 3 (8x8x1) differs from this layer's "
+                      "input (8x8x2)");
     expect_arch_error("input 8 8 1\n", "no layers");
     expect_arch_error("", "empty architecture");
     expect_arch_error("input 65536 65536 4096\nrelu\n", "too large");
