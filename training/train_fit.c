@@ -67,7 +67,8 @@ static const char fit_help_optimisation[] =
     "  --lr X                  learning rate (default: the optimizer's own, 1e-3 for adam)\n"
     "  --weight-decay X        L2 penalty (default 0)\n"
     "  --ema DECAY             also keep an exponential moving average of the\n"
-    "                          weights (e.g. 0.999, about the last 1,000 steps);\n"
+    "                          weights (e.g. 0.999, about the last 1,000 steps,\n"
+    "                          after a warm-up of (1+t)/(10+t) until step 8,990);\n"
     "                          validation, batchnorm recalibration and the saved\n"
     "                          model use the averaged weights (default: off)\n"
     "  --label-smoothing X     train towards 1 - X/2 and X/2 instead of 1 and 0\n"
@@ -1171,6 +1172,13 @@ int tr_cmd_fit(int argc, char **argv)
                         "class weights %s, %d thread%s\n",
                 o.arch, nn_net_n_params(net), o.optimizer, (double)st->lr, o.batch, n_train, n_val,
                 balanced ? "balanced" : "none", o.threads, o.threads == 1 ? "" : "s");
+    /* The average's warm-up, min(DECAY, (1+t)/(10+t)), reaches DECAY only at
+     * step 9/(1-DECAY) - 10: in a shorter run DECAY changes nothing. */
+    double ema_steps = (double)n_batches * o.epochs;
+    if (o.ema > 0 && !o.quiet && ema_steps < 9.0 / (1.0 - o.ema) - 10.0)
+        fprintf(stderr, "fit: note: --ema %g would take over from the warm-up (1+t)/(10+t) after %.0f steps, "
+                        "and this run has %.0f: every decay above %.4f gives the same model\n",
+                (double)o.ema, 9.0 / (1.0 - o.ema) - 10.0, ema_steps, (1.0 + ema_steps) / (10.0 + ema_steps));
     for (int i = 0; i < o.n_teachers && !o.quiet; i++)
         fprintf(stderr, "fit: distilling %s (teacher weight %g%s%s)\n", o.teachers[i], (double)o.teacher_weight,
                 o.n_teachers > 1 ? ", the teachers' mean" : "",

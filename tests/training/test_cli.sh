@@ -188,6 +188,13 @@ cmp -s "$T/h.nnm" "$T/l.nnm" && bad "--mixup 0.4 made the same model as no mixup
 "$ST" fit $BN --label-smoothing 0.1 --out "$T/j.nnm" || bad "fit j (--label-smoothing) failed"
 cmp -s "$T/l.nnm" "$T/j.nnm" && bad "--ema 0.9 saved the same model as no averaging"
 resume_refused "other data or options|averaged" "an --ema resume from a plain checkpoint" "$T/e.nnm.ckpt" "$T/k.nnm" $AV
+# a decay the run is too short to reach is said, with the decays that all act alike
+BNV="--data smiles:$SMILES --arch $T/bn.arch --batch 16 --limit 48 --seed 3 --epochs 1"
+"$ST" fit $BNV --ema 0.9 --out "$T/q.nnm" 2>"$T/q.err" || bad "fit q (--ema 0.9, one epoch) failed"
+grep -qE "ema 0.9 would take over .* after 80 steps, and this run has [0-9]+: every decay above 0\.[0-9]+ gives the same" "$T/q.err" ||
+    bad "a one-epoch --ema 0.9 run should say the warm-up sets its average: $(cat "$T/q.err")"
+"$ST" fit $BNV --ema 0.2 --out "$T/q.nnm" 2>"$T/q.err" || bad "fit q (--ema 0.2) failed"
+grep -q "take over" "$T/q.err" && bad "--ema 0.2 is reached at step 2 but fit said it is not"
 # random erasing: changes the model, resumes bit-exactly, is part of the options
 "$ST" fit $BN --augment --out "$T/m.nnm" || bad "fit m (--augment) failed"
 "$ST" fit $BN --augment --erase 0.5 --out "$T/n.nnm" || bad "fit n (--erase 0.5) failed"
