@@ -42,6 +42,9 @@ typedef struct {
     int line;               /* line of the arch text */
 } nn_layer;
 
+#define NN_MODEL_MAGIC "SMNNMODL" /* nn_model_file.c */
+#define NN_CKPT_MAGIC "SMNNCKPT"  /* nn_train.c; each loader names the other's files */
+
 #define NN_BN_EPS 1e-5f
 #define NN_BN_MOMENTUM 0.1f /* PyTorch's convention: new = (1-m) old + m batch */
 

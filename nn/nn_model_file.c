@@ -11,7 +11,6 @@
 
 #include "nn_internal.h"
 
-#define NN_MODEL_MAGIC "SMNNMODL"
 #define NN_MODEL_VERSION 1u
 #define NN_MAX_FILE ((size_t)1 << 32)
 
@@ -253,6 +252,11 @@ nn_status nn_net_load_memory(const void *data, size_t size, const char *origin, 
     nn_net *net = NULL;
     char *arch = NULL;
     nn_status st = NN_ERR_FORMAT;
+    if (size >= 8 && memcmp(data, NN_CKPT_MAGIC, 8) == 0) {
+        nn_seterr(err, "%s: a training checkpoint, not a model: 'smile-train fit --resume' reads "
+                  "it, and fit writes the model beside it", origin);
+        return NN_ERR_FORMAT;
+    }
     if (size < 8 || memcmp(data, NN_MODEL_MAGIC, 8) != 0) {
         nn_seterr(err, "%s: not a smile-detector model file (no '%s' magic at byte 0)", origin,
                   NN_MODEL_MAGIC);

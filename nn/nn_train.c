@@ -9,7 +9,6 @@
 
 #include "nn_internal.h"
 
-#define NN_CKPT_MAGIC "SMNNCKPT"
 #define NN_CKPT_VERSION 1u
 
 #define NN_JOB_STATS 2
@@ -668,6 +667,11 @@ nn_status nn_trainer_load_checkpoint(nn_trainer *tr, const char *path, void *ext
         return st;
     st = NN_ERR_FORMAT;
     nn_net *net = NULL;
+    if (n >= 8 && memcmp(d, NN_MODEL_MAGIC, 8) == 0) {
+        nn_seterr(err, "%s: a model file, not a checkpoint: resume from the .ckpt file that fit "
+                  "writes beside the model", path);
+        goto out;
+    }
     if (n < 8 || memcmp(d, NN_CKPT_MAGIC, 8) != 0) {
         nn_seterr(err, "%s: not a smile-detector checkpoint (no '%s' magic)", path, NN_CKPT_MAGIC);
         goto out;

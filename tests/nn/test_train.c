@@ -173,6 +173,18 @@ static void test_resume(void)
     train_steps(tc, 15, 30);
     CHECKF(memcmp(nn_net_params(a), nn_net_params(c), nn_net_n_params(a) * sizeof(float)) == 0,
           "resumed run differs from the straight one");
+    /* each loader names the other's files */
+    nn_net *wrong = NULL;
+    CHECKF(nn_net_load(path, &wrong, &err) == NN_ERR_FORMAT && !wrong &&
+               strstr(err.msg, "a training checkpoint, not a model"),
+           "a checkpoint loaded as a model: %s", err.msg);
+    char mpath[80];
+    snprintf(mpath, sizeof mpath, "%s.nnm", path);
+    REQUIRE(nn_net_save(c, mpath, &err) == NN_OK, "%s", err.msg);
+    CHECKF(nn_trainer_load_checkpoint(tc, mpath, &back, sizeof back, &err) == NN_ERR_FORMAT &&
+               strstr(err.msg, "a model file, not a checkpoint"),
+           "a model loaded as a checkpoint: %s", err.msg);
+    unlink(mpath);
     /* a damaged checkpoint is refused and leaves the trainer alone */
     FILE *f = fopen(path, "r+b");
     REQUIRE(f, "reopen checkpoint");
