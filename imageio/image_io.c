@@ -355,9 +355,13 @@ static int png_chunks_fit(const uint8_t *data, size_t size, char *eb, size_t el)
     return 0;
 }
 
+static int exif_orientation(const uint8_t *data, size_t size);
+
+/* *orientation receives the Exif Orientation of an eXIf chunk (PNG 1.5), 1 without one. */
 static img_status load_png(const char *path, const uint8_t *data, size_t size, int channels,
-                           img_image *out, char *eb, size_t el)
+                           img_image *out, int *orientation, char *eb, size_t el)
 {
+    *orientation = 1;
     char pngerr[200] = "corrupt PNG";
     if (png_chunks_fit(data, size, pngerr, sizeof pngerr) != 0) {
         set_err(eb, el, "%s: %s", path, pngerr);
@@ -405,7 +409,19 @@ static img_status load_png(const char *path, const uint8_t *data, size_t size, i
     for (int y = 0; y < h; y++)
         rows[y] = pixels + (size_t)y * rowbytes;
     png_read_image(png, rows);
-    png_read_end(png, NULL);
+    png_read_end(png, info); /* an eXIf chunk may follow the image data */
+    png_uint_32 exif_len = 0;
+    png_bytep exif = NULL;
+    /* The chunk holds the TIFF block alone; libexif wants the APP1 header before it. */
+    if (png_get_eXIf_1(png, info, &exif_len, &exif) && exif && exif_len <= (1u << 20)) {
+        uint8_t *block = malloc((size_t)exif_len + 6);
+        if (block) {
+            memcpy(block, "Exif\0\0", 6);
+            memcpy(block + 6, exif, exif_len);
+            *orientation = exif_orientation(block, (size_t)exif_len + 6);
+            free(block);
+        }
+    }
     free(rows);
     png_destroy_read_struct(&png, &info, NULL);
     out->pixels = pixels;
@@ -416,9 +432,10 @@ static img_status load_png(const char *path, const uint8_t *data, size_t size, i
     return IMG_OK;
 }
 
-/* The Exif Orientation (tag 0x0112) of a JPEG: 1 (as stored) when there is
- * none or it is unreadable; a damaged Exif block never fails the image. */
-static int jpeg_exif_orientation(const uint8_t *data, size_t size)
+/* The Exif Orientation (tag 0x0112) of a JPEG, or of an Exif block that
+ * starts "Exif\0\0": 1 (as stored) when there is none or it is unreadable;
+ * a damaged Exif block never fails the image. */
+static int exif_orientation(const uint8_t *data, size_t size)
 {
     ExifData *ed = exif_data_new_from_data(data, size > UINT_MAX ? UINT_MAX : (unsigned)size);
     if (!ed)
@@ -479,17 +496,20 @@ img_status img_decode(const uint8_t *data, size_t size, const char *name, int ch
     memset(out, 0, sizeof *out);
     const char *path = name ? name : "image";
     img_status st;
+    int orientation = 1;
     if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
         st = load_jpeg(path, data, size, channels, out, eb, el);
-        if (st == IMG_OK && (st = apply_orientation(out, jpeg_exif_orientation(data, size)))) {
-            set_err(eb, el, "%s: out of memory turning the picture upright", path);
-            img_image_free(out);
-        }
+        if (st == IMG_OK)
+            orientation = exif_orientation(data, size);
     } else if (size >= 8 && png_sig_cmp(data, 0, 8) == 0)
-        st = load_png(path, data, size, channels, out, eb, el);
+        st = load_png(path, data, size, channels, out, &orientation, eb, el);
     else {
         set_err(eb, el, "%s: neither a JPEG nor a PNG file", path);
         st = IMG_ERR_UNSUPPORTED;
+    }
+    if (st == IMG_OK && (st = apply_orientation(out, orientation))) {
+        set_err(eb, el, "%s: out of memory turning the picture upright", path);
+        img_image_free(out);
     }
     return st;
 }

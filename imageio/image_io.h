@@ -31,8 +31,9 @@ void img_image_free(img_image *im);
 
 /* Decode a JPEG or PNG file (by content, not by name) to grey (channels = 1)
  * or RGB (channels = 3). errbuf (may be NULL) receives "PATH: reason".
- * A JPEG comes upright as a photo viewer shows it: its Exif Orientation
- * (read with libexif; a phone stores a portrait photo sideways) is applied,
+ * A JPEG or PNG comes upright as a photo viewer shows it: its Exif
+ * Orientation (a JPEG's APP1 block or a PNG's eXIf chunk, read with libexif;
+ * a phone stores a portrait photo sideways) is applied,
  * so width and height swap for orientations 5-8. A damaged Exif block is
  * ignored. The in-memory decoder below leaves frames as stored. */
 img_status img_load(const char *path, int channels, img_image *out, char *errbuf, size_t errlen);

@@ -1007,7 +1007,7 @@ static void usage(FILE *o) {
     fputs("usage: smile-score [options] INPUT...\n"
           "Scores every face in videos (MJPEG AVI, MP4, MKV, WebM, MOV) and photos (JPEG, PNG,\n"
           "and through FFmpeg WebP, BMP, TIFF, GIF; an animated GIF is a video); folders are\n"
-          "searched recursively in sorted order. A JPEG is turned upright by its Exif\n"
+          "searched recursively in sorted order. A JPEG or PNG is turned upright by its Exif\n"
           "orientation; a photo with no face is searched again with a border (for a face that\n"
           "fills it) and then turned 25 degrees each way (for a tilted head).\n"
           "  --csv FILE|-       per-frame rows as CSV (default: - when no other output is asked)\n"

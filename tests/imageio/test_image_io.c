@@ -215,6 +215,24 @@ static void put32(uint8_t *b, int *k, int big_endian, unsigned v)
     put16(b, k, big_endian, big_endian ? v & 0xFFFF : v >> 16);
 }
 
+/* The TIFF block of an Exif with orientation o (0: no Orientation tag),
+ * big-endian ("MM") or little-endian ("II"). */
+static void exif_tiff(uint8_t tiff[26], int o, int big_endian)
+{
+    int k = 0;
+    tiff[k++] = big_endian ? 'M' : 'I';
+    tiff[k++] = big_endian ? 'M' : 'I';
+    put16(tiff, &k, big_endian, 42);
+    put32(tiff, &k, big_endian, 8);         /* IFD0 right after the header */
+    put16(tiff, &k, big_endian, 1);         /* one entry */
+    put16(tiff, &k, big_endian, o ? 0x0112 : 0x010F); /* Orientation, or Make when o is 0 */
+    put16(tiff, &k, big_endian, 3);         /* SHORT */
+    put32(tiff, &k, big_endian, 1);
+    put16(tiff, &k, big_endian, o);
+    put16(tiff, &k, big_endian, 0);
+    put32(tiff, &k, big_endian, 0);         /* no next IFD */
+}
+
 /* A JPEG file of px (w x h) with an Exif block giving orientation o, in
  * big-endian ("MM") or little-endian ("II") TIFF order; o 0 writes no tag.
  * damage > 0 cuts the Exif block's IFD short by that many bytes. */
@@ -228,18 +246,7 @@ static void write_exif_jpeg(const char *path, const uint8_t *px, int w, int h, i
         exit(1);
     }
     uint8_t tiff[26];
-    int k = 0;
-    tiff[k++] = big_endian ? 'M' : 'I';
-    tiff[k++] = big_endian ? 'M' : 'I';
-    put16(tiff, &k, big_endian, 42);
-    put32(tiff, &k, big_endian, 8);         /* IFD0 right after the header */
-    put16(tiff, &k, big_endian, 1);         /* one entry */
-    put16(tiff, &k, big_endian, o ? 0x0112 : 0x010F); /* Orientation, or Make when o is 0 */
-    put16(tiff, &k, big_endian, 3);         /* SHORT */
-    put32(tiff, &k, big_endian, 1);
-    put16(tiff, &k, big_endian, o);
-    put16(tiff, &k, big_endian, 0);
-    put32(tiff, &k, big_endian, 0);         /* no next IFD */
+    exif_tiff(tiff, o, big_endian);
     int tlen = (int)sizeof tiff - damage;
     int seg = 2 + 6 + tlen;
     FILE *f = fopen(path, "wb");
@@ -251,6 +258,44 @@ static void write_exif_jpeg(const char *path, const uint8_t *px, int w, int h, i
     }
     fclose(f);
     free(jpeg);
+}
+
+/* PNG's CRC-32 (ISO 3309) of a chunk's type and data */
+static uint32_t png_crc(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int b = 0; b < 8; b++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* A PNG of px (w x h) with an eXIf chunk giving orientation o, placed after
+ * IHDR or, with after_data, just before IEND (the PNG spec allows both). */
+static void write_exif_png(const char *path, const uint8_t *px, int w, int h, int ch, int o,
+                           int big_endian, int after_data)
+{
+    char err[512];
+    static uint8_t png[65536], out[65536 + 64];
+    if (img_save(path, px, w, h, w * ch, ch, err, sizeof err) != IMG_OK) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    size_t n = read_file(path, png, sizeof png);
+    size_t at = after_data ? n - 12 : 33; /* IEND is the last 12 bytes; IHDR ends at 33 */
+    uint8_t chunk[4 + 4 + 26 + 4];
+    int k = 0;
+    put32(chunk, &k, 1, 26);
+    memcpy(chunk + k, "eXIf", 4);
+    exif_tiff(chunk + 8, o, big_endian);
+    k = 8 + 26;
+    put32(chunk, &k, 1, png_crc(chunk + 4, 4 + 26));
+    memcpy(out, png, at);
+    memcpy(out + at, chunk, sizeof chunk);
+    memcpy(out + at + sizeof chunk, png + at, n - at);
+    write_file(path, out, n + sizeof chunk);
 }
 
 /* The bounding box of the pixels brighter than 128. */
@@ -331,17 +376,21 @@ static void test_exif_orientation(const char *dir)
         for (int y = 0; y < BH; y++)
             for (int x = 0; x < BW * ch; x++)
                 px[y * W * ch + x] = 230;
-        for (int o = 0; o <= 8; o++) {
-            snprintf(path, sizeof path, "%s/exif%d.jpg", dir, o);
-            write_exif_jpeg(path, px, W, H, ch, o, o % 2, 0);
+        for (int t = 0; t < 27; t++) {
+            int o = t % 9, kind = t / 9; /* a JPEG, a PNG with eXIf before or after IDAT */
+            snprintf(path, sizeof path, "%s/exif%d.%s", dir, o, kind ? "png" : "jpg");
+            if (kind)
+                write_exif_png(path, px, W, H, ch, o, o % 2, kind == 2);
+            else
+                write_exif_jpeg(path, px, W, H, ch, o, o % 2, 0);
             img_image im;
             if (img_load(path, ch, &im, err, sizeof err) != IMG_OK) {
-                CHECKF(0, "orientation %d: %s", o, err);
+                CHECKF(0, "%s: orientation %d: %s", path, o, err);
                 continue;
             }
             int turned = o >= 5;
             CHECKF(im.width == (turned ? H : W) && im.height == (turned ? W : H),
-                   "orientation %d: %dx%d", o, im.width, im.height);
+                   "%s: orientation %d: %dx%d", path, o, im.width, im.height);
             int x0, y0, x1, y1;
             bright_box(&im, &x0, &y0, &x1, &y1);
             int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
