@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <turbojpeg.h>
+#include <zlib.h>
 
 #include "image_io.h"
 
@@ -260,18 +261,6 @@ static void write_exif_jpeg(const char *path, const uint8_t *px, int w, int h, i
     free(jpeg);
 }
 
-/* PNG's CRC-32 (ISO 3309) of a chunk's type and data */
-static uint32_t png_crc(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int b = 0; b < 8; b++)
-            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    }
-    return c ^ 0xFFFFFFFFu;
-}
-
 /* A PNG of px (w x h) with an eXIf chunk giving orientation o, placed after
  * IHDR or, with after_data, just before IEND (the PNG spec allows both). */
 static void write_exif_png(const char *path, const uint8_t *px, int w, int h, int ch, int o,
@@ -291,7 +280,7 @@ static void write_exif_png(const char *path, const uint8_t *px, int w, int h, in
     memcpy(chunk + k, "eXIf", 4);
     exif_tiff(chunk + 8, o, big_endian);
     k = 8 + 26;
-    put32(chunk, &k, 1, png_crc(chunk + 4, 4 + 26));
+    put32(chunk, &k, 1, (unsigned)crc32(0, chunk + 4, 4 + 26)); /* PNG's CRC is zlib's */
     memcpy(out, png, at);
     memcpy(out + at, chunk, sizeof chunk);
     memcpy(out + at + sizeof chunk, png + at, n - at);
