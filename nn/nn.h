@@ -225,6 +225,12 @@ uint64_t nn_optim_steps(const nn_optim *opt);               /* updates so far */
 /* The averaged parameters (n_params floats; equal to the parameters after the
  * first step), or NULL when average_decay is 0. Saved with the state. */
 float *nn_optim_average(nn_optim *opt);
+/* The average's warm-up: after step t it uses min(average_decay,
+ * nn_optim_average_warmup(t)), with nn_optim_average_warmup(t) =
+ * (1+t)/(10+t), which reaches a decay d at step
+ * nn_optim_average_warmup_steps(d) = 9/(1-d) - 10. */
+float nn_optim_average_warmup(uint64_t t);
+double nn_optim_average_warmup_steps(float decay);
 
 /* ------------------------------------------------------------ training */
 

@@ -459,7 +459,7 @@ void nn_optim_step(nn_optim *opt, float *params, const float *grads)
         if (t == 1) {
             memcpy(A, params, n * sizeof *A);
         } else {
-            float d = fminf(c->average_decay, (float)(1.0 + (double)t) / (float)(10.0 + (double)t));
+            float d = fminf(c->average_decay, nn_optim_average_warmup(t));
             for (size_t i = 0; i < n; i++)
                 A[i] += (1.0f - d) * (params[i] - A[i]);
         }
@@ -467,6 +467,10 @@ void nn_optim_step(nn_optim *opt, float *params, const float *grads)
 }
 
 float *nn_optim_average(nn_optim *opt) { return opt ? opt->average : NULL; }
+
+float nn_optim_average_warmup(uint64_t t) { return (float)(1.0 + (double)t) / (float)(10.0 + (double)t); }
+
+double nn_optim_average_warmup_steps(float decay) { return 9.0 / (1.0 - (double)decay) - 10.0; }
 
 void nn_optim_set_lr(nn_optim *opt, float lr)
 {

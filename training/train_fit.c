@@ -1172,13 +1172,13 @@ int tr_cmd_fit(int argc, char **argv)
                         "class weights %s, %d thread%s\n",
                 o.arch, nn_net_n_params(net), o.optimizer, (double)st->lr, o.batch, n_train, n_val,
                 balanced ? "balanced" : "none", o.threads, o.threads == 1 ? "" : "s");
-    /* The average's warm-up, min(DECAY, (1+t)/(10+t)), reaches DECAY only at
-     * step 9/(1-DECAY) - 10: in a shorter run DECAY changes nothing. */
-    double ema_steps = (double)n_batches * o.epochs;
-    if (o.ema > 0 && !o.quiet && ema_steps < 9.0 / (1.0 - o.ema) - 10.0)
+    /* Until the average's warm-up reaches DECAY, DECAY changes nothing. */
+    uint64_t ema_steps = (uint64_t)n_batches * (uint64_t)o.epochs;
+    if (o.ema > 0 && !o.quiet && nn_optim_average_warmup(ema_steps) < o.ema)
         fprintf(stderr, "fit: note: --ema %g would take over from the warm-up (1+t)/(10+t) after %.0f steps, "
-                        "and this run has %.0f: every decay above %.4f gives the same model\n",
-                (double)o.ema, 9.0 / (1.0 - o.ema) - 10.0, ema_steps, (1.0 + ema_steps) / (10.0 + ema_steps));
+                        "and this run has %llu: every decay above %.4f gives the same model\n",
+                (double)o.ema, nn_optim_average_warmup_steps(o.ema), (unsigned long long)ema_steps,
+                (double)nn_optim_average_warmup(ema_steps));
     for (int i = 0; i < o.n_teachers && !o.quiet; i++)
         fprintf(stderr, "fit: distilling %s (teacher weight %g%s%s)\n", o.teachers[i], (double)o.teacher_weight,
                 o.n_teachers > 1 ? ", the teachers' mean" : "",
