@@ -1128,6 +1128,13 @@ static GtkWidget *header_bar(app_ui *ui)
     ui->camera_combo = gtk_combo_box_text_new();
     gtk_widget_set_tooltip_text(ui->camera_combo, _("Camera"));
     g_signal_connect(ui->camera_combo, "changed", G_CALLBACK(on_camera_changed), ui);
+    /* A long camera or file name would otherwise take the title's room: at
+     * the default 640 px the title read "Smile ..." beside a video's name. */
+    GList *cells = gtk_cell_layout_get_cells(GTK_CELL_LAYOUT(ui->camera_combo));
+    for (GList *c = cells; c; c = c->next)
+        if (GTK_IS_CELL_RENDERER_TEXT(c->data))
+            g_object_set(c->data, "ellipsize", PANGO_ELLIPSIZE_MIDDLE, "max-width-chars", 18, NULL);
+    g_list_free(cells);
     gtk_header_bar_pack_start(GTK_HEADER_BAR(hb), ui->camera_combo);
 
     ui->mode_menu = g_menu_new();
