@@ -594,6 +594,28 @@ static int add_cand(face_detector *d, int x, int y, int w, int h)
     return 1;
 }
 
+/* Grouping's per-candidate arrays, grown to n. A failed realloc keeps the
+ * old block (so free still works) and leaves grp_cap as it was. */
+static int grow_group_buffers(face_detector *d, int n)
+{
+    int *a = realloc(d->parent, sizeof(int) * (size_t)n);
+    if (a)
+        d->parent = a;
+    int *b = realloc(d->label, sizeof(int) * (size_t)n);
+    if (b)
+        d->label = b;
+    int *c = realloc(d->cls_n, sizeof(int) * (size_t)n);
+    if (c)
+        d->cls_n = c;
+    long *e = realloc(d->cls_sum, sizeof(long) * 4 * (size_t)n);
+    if (e)
+        d->cls_sum = e;
+    if (!a || !b || !c || !e)
+        return -1;
+    d->grp_cap = n;
+    return 0;
+}
+
 int face_detector_reserve(face_detector *d, int max_candidates)
 {
     if (!d || max_candidates <= d->cand_cap)
@@ -603,22 +625,7 @@ int face_detector_reserve(face_detector *d, int max_candidates)
         return -1;
     d->cand = p;
     d->cand_cap = max_candidates;
-    int *a = realloc(d->parent, sizeof(int) * (size_t)max_candidates);
-    if (a)
-        d->parent = a;
-    int *b = realloc(d->label, sizeof(int) * (size_t)max_candidates);
-    if (b)
-        d->label = b;
-    int *c = realloc(d->cls_n, sizeof(int) * (size_t)max_candidates);
-    if (c)
-        d->cls_n = c;
-    long *e = realloc(d->cls_sum, sizeof(long) * 4 * (size_t)max_candidates);
-    if (e)
-        d->cls_sum = e;
-    if (!a || !b || !c || !e)
-        return -1;
-    d->grp_cap = max_candidates;
-    return 0;
+    return grow_group_buffers(d, max_candidates);
 }
 
 static int similar(const face_rect *a, const face_rect *b)
@@ -654,23 +661,8 @@ static int group_rects(face_detector *d, int threshold, int img_w, int img_h)
 {
     int n = d->ncand;
     if (threshold > 0 && n > 0) {
-        if (n > d->grp_cap) {
-            int *p = realloc(d->parent, sizeof(int) * (size_t)n);
-            if (p)
-                d->parent = p;
-            int *l = realloc(d->label, sizeof(int) * (size_t)n);
-            if (l)
-                d->label = l;
-            int *cn = realloc(d->cls_n, sizeof(int) * (size_t)n);
-            if (cn)
-                d->cls_n = cn;
-            long *cs = realloc(d->cls_sum, sizeof(long) * 4 * (size_t)n);
-            if (cs)
-                d->cls_sum = cs;
-            if (!p || !l || !cn || !cs)
-                return -1;
-            d->grp_cap = n;
-        }
+        if (n > d->grp_cap && grow_group_buffers(d, n))
+            return -1;
         int *parent = d->parent;
         for (int i = 0; i < n; i++)
             parent[i] = i;
