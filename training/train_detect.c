@@ -6,7 +6,7 @@
  * file's first line names the detection it holds, and a cache of another
  * kind is ignored. */
 /* Bump when the boxes tr_detect finds change for the same pixels. */
-#define CACHE_HEADER "# smile-train face boxes v2: full-resolution scan, key x y w h\n"
+#define CACHE_HEADER "# smile-train face boxes v3: full-resolution scan, overlaps suppressed, key x y w h\n"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -171,6 +171,7 @@ int tr_detect(void *det, const uint8_t *grey, int width, int height, int stride,
     float b[4] = {0, 0, 0, 0};
     if (n > 16)
         n = 16;
+    n = face_rects_suppress(r, n); /* as the pipeline does: no face twice, no neck */
     /* the subject: the face nearest the centre, of those at least a fifth of
      * the photo's side (smaller ones are bystanders) */
     int side = width < height ? width : height, best = -1;

@@ -78,6 +78,59 @@ void face_pad_edges(const uint8_t *grey, int width, int height, int stride, int 
 const haar_cascade *face_detector_cascade(const face_detector *d) { return d ? d->c : NULL; }
 long face_detector_windows(const face_detector *d) { return d ? d->windows : 0; }
 
+/* a before b in strength: more raw windows, then the larger, then the
+ * earlier (a strict order, so two boxes never drop each other) */
+static int stronger(const face_rect *a, int ia, const face_rect *b, int ib)
+{
+    if (a->neighbors != b->neighbors)
+        return a->neighbors > b->neighbors;
+    long aa = (long)a->w * a->h, ab = (long)b->w * b->h;
+    return aa != ab ? aa > ab : ia < ib;
+}
+
+/* Whether the stronger box s already accounts for the weaker w. */
+static int explains(const face_rect *s, const face_rect *w)
+{
+    long ix = (long)(s->x + s->w < w->x + w->w ? s->x + s->w : w->x + w->w) - (s->x > w->x ? s->x : w->x);
+    long iy = (long)(s->y + s->h < w->y + w->h ? s->y + s->h : w->y + w->h) - (s->y > w->y ? s->y : w->y);
+    long as = (long)s->w * s->h, aw = (long)w->w * w->h;
+    long smaller = as < aw ? as : aw;
+    if (ix > 0 && iy > 0 && smaller > 0 && 2 * ix * iy >= smaller)
+        return 1; /* the same face twice */
+    /* centres doubled to stay in integers */
+    long scx = 2L * s->x + s->w, scy = 2L * s->y + s->h;
+    long wcx = 2L * w->x + w->w, wcy = 2L * w->y + w->h;
+    return w->w < s->w && 10 * labs(wcx - scx) < 6L * s->w && wcy > scy && w->y < s->y + s->h;
+}
+
+int face_rects_suppress(face_rect *r, int n)
+{
+    if (!r || n <= 0)
+        return 0;
+    int m = n < FACE_SUPPRESS_MAX ? n : FACE_SUPPRESS_MAX;
+    enum { OPEN, KEEP, DROP };
+    unsigned char state[FACE_SUPPRESS_MAX] = {0};
+    /* Strongest open box first: it is kept, and drops what it explains, so a
+     * dropped box never drops another (non-maximum suppression). */
+    for (;;) {
+        int s = -1;
+        for (int i = 0; i < m; i++)
+            if (state[i] == OPEN && (s < 0 || stronger(&r[i], i, &r[s], s)))
+                s = i;
+        if (s < 0)
+            break;
+        state[s] = KEEP;
+        for (int i = 0; i < m; i++)
+            if (state[i] == OPEN && explains(&r[s], &r[i]))
+                state[i] = DROP;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (i >= m || state[i] == KEEP)
+            r[k++] = r[i];
+    return k;
+}
+
 face_status face_detector_new(const char *cascade_path, face_detector **out, char *err,
                               size_t errlen)
 {

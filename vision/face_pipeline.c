@@ -222,6 +222,7 @@ static int full_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int s
     fp->stats.windows += face_detector_windows(fp->det);
     if (n < 0)
         return -1;
+    n = face_rects_suppress(r, n < MAX_DETS ? n : MAX_DETS);
     if (n > max)
         n = max;
     for (int i = 0; i < n && strength; i++)
@@ -302,8 +303,7 @@ static int local_scan(face_pipeline *fp, const uint8_t *grey, int w, int h, int 
     fp->stats.windows += face_detector_windows(fp->det);
     if (n <= 0)
         return 0;
-    if (n > 4)
-        n = 4;
+    n = face_rects_suppress(r, n > 4 ? 4 : n);
     if (n > max)
         n = max;
     for (int i = 0; i < n; i++) {

@@ -28,7 +28,7 @@ ev() { "$ST" eval --model "$MODEL" --data "folders,detect:$T/photos" --split all
 printf '0123456789abcdef 1.0 2.0 3.0 4.0\n' >"$T/cache"
 ev >"$T/e1.json" 2>"$T/e1.err" || bad "eval failed: $(cat "$T/e1.err")"
 grep -q "another detector version" "$T/e1.err" || bad "an old cache was not reported: $(cat "$T/e1.err")"
-head -n 1 "$T/cache" | grep -q '^# smile-train face boxes v2' || bad "cache header: $(head -n 1 "$T/cache")"
+head -n 1 "$T/cache" | grep -q '^# smile-train face boxes v3' || bad "cache header: $(head -n 1 "$T/cache")"
 grep -q '^0123456789abcdef' "$T/cache" && bad "the old cache's entries were kept"
 [ "$(grep -vc '^#' "$T/cache")" -eq 10 ] || bad "want 10 boxes in the cache: $(cat "$T/cache")"
 
