@@ -21,6 +21,10 @@
 #define MAX_DETS FACE_MAX_TRACKS
 #define MAX_PIXELS (1 << 28)
 #define RESERVE_CANDIDATES 16384
+/* Faces per forward pass. The workspace grows with the batch (smilenet:
+ * 0.6 MB a face, twice that with mirror averaging), a frame rarely holds
+ * more than a few faces, and 8 already fill the kernels' vectors. */
+#define SCORE_BATCH 8
 
 struct face_pipeline {
     face_config cfg;
@@ -28,6 +32,7 @@ struct face_pipeline {
     const nn_net *model;
     nn_ctx *ctx;
     int in_size; /* floats per face */
+    float *inputs; /* FACE_MAX_TRACKS x in_size: the network inputs of a frame */
     face_tracker tr;
     int fw, fh;                /* frame size the state belongs to */
     uint8_t *blocks, *prev;    /* block means of this and the last frame */
@@ -128,7 +133,7 @@ face_status face_pipeline_new(const face_config *cfg_in, const nn_net *model, fa
             return FACE_ERR_MODEL;
         }
         nn_error ne;
-        if (nn_ctx_new(model, FACE_MAX_TRACKS, &fp->ctx, &ne) != NN_OK) {
+        if (nn_ctx_new(model, SCORE_BATCH, &fp->ctx, &ne) != NN_OK) {
             if (err && errlen)
                 snprintf(err, errlen, "model: %s", ne.msg);
             face_pipeline_free(fp);
@@ -136,6 +141,13 @@ face_status face_pipeline_new(const face_config *cfg_in, const nn_net *model, fa
         }
         fp->model = model;
         fp->in_size = spec->channels * spec->width * spec->height;
+        fp->inputs = malloc(sizeof(float) * FACE_MAX_TRACKS * (size_t)fp->in_size);
+        if (!fp->inputs) {
+            if (err && errlen)
+                snprintf(err, errlen, "face pipeline: out of memory");
+            face_pipeline_free(fp);
+            return FACE_ERR_NOMEM;
+        }
     }
     face_tracker_init(&fp->tr, cfg.max_missed_frames, 0.7f);
     *out = fp;
@@ -148,6 +160,7 @@ void face_pipeline_free(face_pipeline *fp)
         return;
     face_detector_free(fp->det);
     nn_ctx_free(fp->ctx);
+    free(fp->inputs);
     free(fp->blocks);
     free(fp->prev);
     free(fp->still_copy);
@@ -168,7 +181,7 @@ const float *face_pipeline_last_input(const face_pipeline *fp, int *n)
 {
     if (n)
         *n = fp && fp->ctx ? fp->n_last_input : 0;
-    return fp && fp->ctx ? nn_ctx_input(fp->ctx) : NULL;
+    return fp && fp->ctx ? fp->inputs : NULL;
 }
 
 void face_pipeline_get_stats(const face_pipeline *fp, face_pipeline_stats *st)
@@ -382,7 +395,7 @@ static int new_frame_size(face_pipeline *fp, int w, int h)
     return 1;
 }
 
-/* Crop every face into the network input and run one batched forward. */
+/* Crop every face into the network inputs and run them SCORE_BATCH at a time. */
 static void score_faces(face_pipeline *fp, const uint8_t *grey, int w, int h, int stride,
                         const face_box *boxes, int n, float *scores)
 {
@@ -393,15 +406,22 @@ static void score_faces(face_pipeline *fp, const uint8_t *grey, int w, int h, in
         return;
     }
     const nn_input_spec *spec = nn_net_input(fp->model);
-    float *in = nn_ctx_input(fp->ctx);
+    float *in = fp->inputs;
+    for (int i = FACE_MAX_TRACKS; i < n; i++)
+        scores[i] = -1; /* no caller passes more, but a score is never left unset */
+    if (n > FACE_MAX_TRACKS)
+        n = FACE_MAX_TRACKS;
     for (int i = 0; i < n; i++)
         if (face_crop_input(spec, grey, w, h, stride, boxes[i].x, boxes[i].y, boxes[i].w,
                             boxes[i].h, in + (size_t)i * fp->in_size) != FACE_OK)
             memset(in + (size_t)i * fp->in_size, 0, sizeof(float) * (size_t)fp->in_size);
-    const float *o = nn_forward(fp->ctx, in, n);
     int no = nn_net_n_outputs(fp->model);
-    for (int i = 0; i < n; i++)
-        scores[i] = o ? o[i * no + (no > 1 ? 1 : 0)] : -1;
+    for (int first = 0; first < n; first += SCORE_BATCH) {
+        int m = n - first < SCORE_BATCH ? n - first : SCORE_BATCH;
+        const float *o = nn_forward(fp->ctx, in + (size_t)first * fp->in_size, m);
+        for (int i = 0; i < m; i++)
+            scores[first + i] = o ? o[i * no + (no > 1 ? 1 : 0)] : -1;
+    }
     fp->n_last_input = n;
 }
 
