@@ -191,7 +191,12 @@ typedef struct {
     float beta1, beta2; /* adam, nadam */
     float rho;          /* rmsprop (alpha), adadelta */
     float eps;
-    float weight_decay; /* L2, added to the gradient */
+    float weight_decay; /* L2, added to the gradient; with decoupled, see there */
+    /* 1: weight_decay shrinks the weights apart from the gradient, w *= 1 -
+     * lr * weight_decay before each step (AdamW, SGDW: Loshchilov and
+     * Hutter, 2019), as torch.optim.AdamW does. Adam's moments then never
+     * see the decay, which the L2 form divides by their scale. 0: L2. */
+    int decoupled;
     /* 0: off. Otherwise the optimizer also keeps an exponential moving average
      * of the parameters (Polyak averaging) with this decay in (0, 1), warmed up
      * as min(decay, (1 + t) / (10 + t)) so the first steps' weights fade fast.

@@ -140,6 +140,9 @@ nn_status nn_opt_check(const nn_opt_config *cfg, nn_error *err)
     const char *name = opt_names[cfg->kind];
     CHECK(cfg->lr > 0 && isfinite(cfg->lr), "lr", cfg->lr, "(0, inf)");
     CHECK(in_range(cfg->weight_decay, 0, INFINITY, 0), "weight_decay", cfg->weight_decay, "[0, inf)");
+    CHECK(cfg->decoupled == 0 || cfg->decoupled == 1, "decoupled", cfg->decoupled, "{0, 1}");
+    CHECK(!cfg->decoupled || cfg->lr * cfg->weight_decay < 1, "lr * weight_decay (decoupled)",
+          cfg->lr * cfg->weight_decay, "[0, 1)");
     CHECK(cfg->average_decay == 0 || (cfg->average_decay > 0 && cfg->average_decay < 1), "average_decay",
           cfg->average_decay, "(0, 1) or 0 for none");
     switch (cfg->kind) {
@@ -415,28 +418,35 @@ void nn_optim_step(nn_optim *opt, float *params, const float *grads)
     size_t n = opt->n;
     float *s0 = opt->state, *s1 = opt->state ? opt->state + n : NULL;
     uint64_t t = ++opt->t;
+    float wd = c->weight_decay;
+    if (c->decoupled && wd > 0) {
+        float keep = 1.0f - c->lr * wd;
+        for (size_t i = 0; i < n; i++)
+            params[i] *= keep;
+        wd = 0; /* the gradient step below sees no decay */
+    }
     switch (c->kind) {
     case NN_OPT_SGD:
-        step_sgd(n, params, grads, c->lr, c->weight_decay);
+        step_sgd(n, params, grads, c->lr, wd);
         break;
     case NN_OPT_MOMENTUM:
     case NN_OPT_NAG:
-        step_momentum(n, params, grads, s0, c->lr, c->weight_decay, c->momentum,
+        step_momentum(n, params, grads, s0, c->lr, wd, c->momentum,
                       c->kind == NN_OPT_NAG);
         break;
     case NN_OPT_ADAGRAD:
-        step_adagrad(n, params, grads, s0, c->lr, c->weight_decay, c->eps);
+        step_adagrad(n, params, grads, s0, c->lr, wd, c->eps);
         break;
     case NN_OPT_RMSPROP:
-        step_rmsprop(n, params, grads, s0, c->lr, c->weight_decay, c->rho, c->eps);
+        step_rmsprop(n, params, grads, s0, c->lr, wd, c->rho, c->eps);
         break;
     case NN_OPT_ADADELTA:
-        step_adadelta(n, params, grads, s0, s1, c->lr, c->weight_decay, c->rho, c->eps);
+        step_adadelta(n, params, grads, s0, s1, c->lr, wd, c->rho, c->eps);
         break;
     case NN_OPT_ADAM: {
         double bc1 = 1.0 - pow(c->beta1, (double)t);
         double bc2 = 1.0 - pow(c->beta2, (double)t);
-        step_adam(n, params, grads, s0, s1, c->weight_decay, c->beta1, c->beta2,
+        step_adam(n, params, grads, s0, s1, wd, c->beta1, c->beta2,
                   (float)(c->lr / bc1), (float)sqrt(bc2), c->eps);
         break;
     }
@@ -447,7 +457,7 @@ void nn_optim_step(nn_optim *opt, float *params, const float *grads)
         double mu_product_next = opt->mu_product * mu_next;
         double cg = c->lr * (1.0 - mu) / (1.0 - opt->mu_product);
         double cm = c->lr * mu_next / (1.0 - mu_product_next);
-        step_nadam(n, params, grads, s0, s1, c->weight_decay, c->beta1, c->beta2, (float)bc2,
+        step_nadam(n, params, grads, s0, s1, wd, c->beta1, c->beta2, (float)bc2,
                    (float)cg, (float)cm, c->eps);
         break;
     }

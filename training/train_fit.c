@@ -66,6 +66,9 @@ static const char fit_help_optimisation[] =
     "                          (default adam)\n"
     "  --lr X                  learning rate (default: the optimizer's own, 1e-3 for adam)\n"
     "  --weight-decay X        L2 penalty (default 0)\n"
+    "  --decoupled-decay       apply --weight-decay apart from the gradient, w *= 1 -\n"
+    "                          lr * X each step (adam: AdamW; e.g. --weight-decay\n"
+    "                          0.05), so Adam's moments do not rescale it\n"
     "  --ema DECAY             also keep an exponential moving average of the\n"
     "                          weights (e.g. 0.999, about the last 1,000 steps,\n"
     "                          after a warm-up of (1+t)/(10+t) until step 8,990);\n"
@@ -161,7 +164,7 @@ typedef struct {
     int n_excluded; /* images --exclude left out (for the metadata) */
     const char *teachers[TR_MAX_TEACHERS];
     int n_teachers;
-    int epochs, batch, seed, threads, augment, equalize, flip_average, quiet;
+    int epochs, batch, seed, threads, augment, equalize, flip_average, quiet, decoupled;
     float lr, weight_decay, val_fraction, gamma, ema, label_smoothing, mixup, erase, drop_hardest, teacher_weight, sam;
     float augment_strength;
     int drop_warmup;
@@ -649,7 +652,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         {"drop-warmup", required_argument, 0, 'W'}, {"teacher", required_argument, 0, 'D'},
         {"teacher-weight", required_argument, 0, 'Y'}, {"sam", required_argument, 0, 'Q'},
         {"val-fold", required_argument, 0, 'f'}, {"val-predictions", required_argument, 0, 'V'},
-        {"exclude", required_argument, 0, 'Z'},
+        {"exclude", required_argument, 0, 'Z'}, {"decoupled-decay", no_argument, 0, 'J'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "lenet";
@@ -829,6 +832,7 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         case 'R': o->resume = optarg; break;
         case 'T': o->report = optarg; break;
         case 'q': o->quiet = 1; break;
+        case 'J': o->decoupled = 1; break;
         case 'F': tr_face_cache_path = optarg; break;
         case ':': return tr_usage_error(cmd, "%s needs a value", argv[optind - 1]);
         default: return tr_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -851,6 +855,8 @@ static int parse_fit(int argc, char **argv, fit_opts *o)
         return tr_usage_error(cmd, "--erase is part of the augmentation; give --augment too");
     if (o->folds && o->has_val_fraction)
         return tr_usage_error(cmd, "--val-fold and --val-fraction both choose the validation images: give one");
+    if (o->decoupled && !(o->weight_decay > 0))
+        return tr_usage_error(cmd, "--decoupled-decay changes how --weight-decay applies; give --weight-decay X too");
     if (o->val_predictions && !o->folds && o->val_fraction <= 0)
         return tr_usage_error(cmd, "--val-predictions needs validation images; --val-fraction 0 leaves none");
     {
@@ -1064,6 +1070,7 @@ int tr_cmd_fit(int argc, char **argv)
     if (o.has_lr)
         ocfg.lr = o.lr;
     ocfg.weight_decay = o.weight_decay;
+    ocfg.decoupled = o.decoupled;
     ocfg.average_decay = o.ema;
     nn_trainer_config tcfg = {.max_batch = o.batch, .threads = o.threads, .loss = NN_LOSS_AUTO,
                               .class_weights = cw, .seed = (uint64_t)o.seed ^ 0xd5a61266f0c9392cull,
@@ -1111,6 +1118,9 @@ int tr_cmd_fit(int argc, char **argv)
         append_text(cfgtext, sizeof cfgtext, "|drop %g %d", (double)o.drop_hardest, o.drop_warmup);
     if (o.sam > 0)
         append_text(cfgtext, sizeof cfgtext, "|sam %g", (double)o.sam);
+    if (o.weight_decay > 0) /* a resume with another decay was not caught before */
+        append_text(cfgtext, sizeof cfgtext, "|wd %g%s", (double)o.weight_decay,
+                    o.decoupled ? " decoupled" : "");
     if (o.folds)
         append_text(cfgtext, sizeof cfgtext, "|fold %d/%d", o.fold, o.folds);
     if (o.exclude)

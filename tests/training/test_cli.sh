@@ -246,6 +246,17 @@ predict "$T/sa.nnm" "$T/sa.csv" || bad "eval --predictions of sa failed"
 cmp -s "$T/e.csv" "$T/sa.csv" && bad "--sam 0.05 gave the same predictions as plain training"
 resume_matches --sam "$T/sa.nnm" "$T/sb.nnm" 5 $BN --sam 0.05
 resume_refused "other data or options" "a --sam resume from a plain checkpoint" "$T/e.nnm.ckpt" "$T/sc.nnm" $BN --sam 0.05
+# weight decay, L2 or decoupled (AdamW): each changes the model, the
+# decoupled one resumes bit-exactly, and a checkpoint of the other is refused
+"$ST" fit $BN --weight-decay 0.5 --out "$T/wl.nnm" || bad "fit wl (--weight-decay) failed"
+"$ST" fit $BN --weight-decay 0.5 --decoupled-decay --out "$T/wd.nnm" || bad "fit wd (--decoupled-decay) failed"
+predict "$T/wl.nnm" "$T/wl.csv" && predict "$T/wd.nnm" "$T/wd.csv" || bad "eval --predictions of wl, wd failed"
+cmp -s "$T/e.csv" "$T/wl.csv" && bad "--weight-decay 0.5 gave the same predictions as plain training"
+cmp -s "$T/wl.csv" "$T/wd.csv" && bad "--decoupled-decay gave the same predictions as L2 decay"
+resume_matches --decoupled-decay "$T/wd.nnm" "$T/we.nnm" 5 $BN --weight-decay 0.5 --decoupled-decay
+resume_refused "other data or options" "a --decoupled-decay resume from an L2 checkpoint" "$T/wl.nnm.ckpt" "$T/wf.nnm" $BN --weight-decay 0.5 --decoupled-decay
+resume_refused "other data or options" "a --weight-decay resume from a plain checkpoint" "$T/e.nnm.ckpt" "$T/wg.nnm" $BN --weight-decay 0.5
+expect 2 "give --weight-decay" "$ST" fit $BN --decoupled-decay --out "$T/wh.nnm"
 printf 'input 20 20 1\nconv 2 3\nrelu\nflatten\ndense 1\nsigmoid\n' >"$T/small.arch"
 "$ST" fit --data "smiles:$SMILES" --arch "$T/small.arch" --limit 16 --epochs 1 --quiet --out "$T/z.nnm" || bad "fit z failed"
 "$ST" fit $BN --teacher "$T/z.nnm" --out "$T/y.nnm" 2>"$T/y.err"

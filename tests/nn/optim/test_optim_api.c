@@ -67,6 +67,11 @@ static void test_configs(void)
         expect_bad(&bad, "weight_decay", "negative weight decay");
         bad = cfg, bad.weight_decay = NAN;
         expect_bad(&bad, "weight_decay", "NaN weight decay");
+        CHECKF(cfg.decoupled == 0, "decay is L2 by default");
+        bad = cfg, bad.decoupled = 2;
+        expect_bad(&bad, "decoupled", "decoupled 2");
+        bad = cfg, bad.decoupled = 1, bad.weight_decay = 1.0f / bad.lr;
+        expect_bad(&bad, "lr * weight_decay", "a decoupled decay that zeroes the weights");
         CHECKF(cfg.average_decay == 0, "averaging is off by default");
         bad = cfg, bad.average_decay = 1.0f;
         expect_bad(&bad, "average_decay", "average decay 1");
@@ -368,8 +373,74 @@ static void test_elementwise(void)
     }
 }
 
+/* Decoupled decay (AdamW, SGDW) is the weights times 1 - lr * wd, then the
+ * optimizer's own step with no decay; L2 goes through the gradient. */
+static void test_decoupled(void)
+{
+    enum { N = 5, STEPS = 6 };
+    const float p0[N] = {1.0f, -1.5f, 2.0f, 0.5f, -0.8f};
+    for (int k = 0; k < NN_OPT_COUNT; k++) {
+        const char *name = nn_opt_name((nn_opt_kind)k);
+        nn_opt_config dw, plain;
+        nn_opt_defaults((nn_opt_kind)k, &dw);
+        dw.lr = 0.05f;
+        plain = dw;
+        dw.weight_decay = 0.5f;
+        dw.decoupled = 1;
+        nn_optim *a = NULL, *b = NULL, *l2 = NULL;
+        nn_error err;
+        REQUIRE(nn_optim_new(&dw, N, &a, &err) == NN_OK && nn_optim_new(&plain, N, &b, &err) == NN_OK,
+                "%s", err.msg);
+        nn_opt_config coupled = dw;
+        coupled.decoupled = 0;
+        REQUIRE(nn_optim_new(&coupled, N, &l2, &err) == NN_OK, "%s", err.msg);
+        float pa[N], pb[N], pl[N], g[N];
+        memcpy(pa, p0, sizeof pa);
+        memcpy(pb, p0, sizeof pb);
+        memcpy(pl, p0, sizeof pl);
+        for (int t = 0; t < STEPS; t++) {
+            fake_grad(t, pa, g, N);
+            nn_optim_step(a, pa, g);
+            for (int i = 0; i < N; i++)
+                pb[i] *= 1.0f - dw.lr * dw.weight_decay;
+            nn_optim_step(b, pb, g); /* the same gradient, taken at pa */
+            nn_optim_step(l2, pl, g);
+        }
+        CHECKF(memcmp(pa, pb, sizeof pa) == 0, "%s: decoupled %.9g, shrink then step %.9g", name,
+               (double)pa[0], (double)pb[0]);
+        double apart = 0;
+        for (int i = 0; i < N; i++)
+            apart += fabs((double)pa[i] - (double)pl[i]);
+        /* plain SGD is the one where both forms are the same update */
+        CHECKF(k == NN_OPT_SGD ? apart < 1e-5 : apart > 1e-4,
+               "%s: decoupled and L2 decay %.3g apart", name, apart);
+        nn_optim_free(a);
+        nn_optim_free(b);
+        nn_optim_free(l2);
+    }
+    /* With no gradient Adam moves nothing, so AdamW's weights only shrink. */
+    nn_opt_config c;
+    nn_opt_defaults(NN_OPT_ADAM, &c);
+    c.lr = 0.1f, c.weight_decay = 0.5f, c.decoupled = 1;
+    nn_optim *o = NULL;
+    nn_error err;
+    REQUIRE(nn_optim_new(&c, N, &o, &err) == NN_OK, "%s", err.msg);
+    float p[N], zero[N] = {0}, want[N];
+    memcpy(p, p0, sizeof p);
+    memcpy(want, p0, sizeof want);
+    for (int t = 0; t < STEPS; t++) {
+        nn_optim_step(o, p, zero);
+        for (int i = 0; i < N; i++)
+            want[i] *= 0.95f;
+    }
+    CHECKF(memcmp(p, want, sizeof p) == 0, "adamw with no gradient: %.9g, want %.9g", (double)p[0],
+           (double)want[0]);
+    nn_optim_free(o);
+}
+
 int main(void)
 {
+    test_decoupled();
     test_names();
     test_configs();
     test_lr();
