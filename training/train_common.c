@@ -159,60 +159,6 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
 }
 
 
-void tr_csv_field(FILE *fp, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
-}
-
-/* Splits one CSV line in place into at most max fields (quotes honoured).
- * Returns the field count, or -1 for an unclosed quote. */
-int tr_csv_split(char *line, char **field, int max)
-{
-    int n = 0;
-    char *r = line;
-    for (;;) {
-        char *w = r, *start = r;
-        if (*r == '"') {
-            r++;
-            for (;; r++) {
-                if (!*r)
-                    return -1;
-                if (*r == '"' && r[1] != '"')
-                    break;
-                if (*r == '"')
-                    r++;
-                *w++ = *r;
-            }
-            r++; /* the closing quote */
-            while (*r && *r != ',')
-                r++;
-            *w = 0;
-        } else {
-            while (*r && *r != ',')
-                r++;
-            w = r;
-        }
-        int more = *r == ',';
-        *w = 0;
-        if (n < max)
-            field[n] = start;
-        n++;
-        if (!more)
-            return n;
-        r++;
-    }
-}
-
 int tr_text_begin(tr_text *t, const char *path)
 {
     t->text = NULL;
