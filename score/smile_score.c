@@ -1153,7 +1153,9 @@ int main(int argc, char **argv) {
     char model_path[4096];
     nn_net *net = load_model(o.model, model_path, sizeof(model_path));
     if (!net) {
-        fprintf(stderr, "smile-score: no usable model: pass --model FILE or set SMILE_MODEL\n");
+        /* with --model the reason above is the whole story */
+        if (!o.model)
+            fprintf(stderr, "smile-score: no usable model: pass --model FILE or set SMILE_MODEL\n");
         for (int i = 0; i < paths.n; i++) free(paths.v[i]);
         free(paths.v);
         return EXIT_USAGE;

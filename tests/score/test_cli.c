@@ -281,6 +281,8 @@ static void test_usage(void) {
     CHECKF(RUN(out, err, "--model", "/nonexistent/m.nnm", "x.jpg") == 2, "missing model");
     char *e = slurp(err);
     CHECKF(e && strstr(e, "/nonexistent/m.nnm"), "model error names the file: %s", e ? e : "");
+    /* the user gave --model: telling them to pass --model is noise */
+    CHECKF(e && !strstr(e, "pass --model"), "an explicit --model got the generic hint: %s", e ? e : "");
     free(e);
     CHECKF(RUN(out, err, "--help") == 0, "--help");
     char *o = slurp(out);
