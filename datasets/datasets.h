@@ -138,6 +138,8 @@ typedef struct {
                       * or ARRAY[i] for an image inside an array file */
     int n_skipped;   /* corrupt images skipped */
     int n_noface;    /* photos where no face was found (skipped) */
+    int n_other;     /* files in image folders that are not JPEG or PNG (left out) */
+    char other_example[512]; /* the first of them (folder and name) since it was last "" */
 } ds_set;
 
 void ds_set_init(ds_set *s);

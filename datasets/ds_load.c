@@ -359,6 +359,8 @@ static ds_status add_file(loader *L, const char *path, int label, int split, uin
 typedef struct {
     char **v;
     int n;
+    int n_other;          /* files that are not JPEG or PNG, left out */
+    char first_other[256];
 } names;
 
 static void names_free(names *n)
@@ -389,6 +391,16 @@ static int has_image_ext(const char *name)
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
 }
 
+/* Counts a folder's files that list_dir left out, in the set. */
+static void note_other(loader *L, const char *dir, const names *n)
+{
+    if (!n->n_other)
+        return;
+    if (!L->s->other_example[0])
+        snprintf(L->s->other_example, sizeof L->s->other_example, "%.250s/%.250s", dir, n->first_other);
+    L->s->n_other += n->n_other;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -399,6 +411,8 @@ static ds_status list_dir(const char *dir, int want_dirs, names *out, char *err,
 {
     out->v = NULL;
     out->n = 0;
+    out->n_other = 0;
+    out->first_other[0] = 0;
     DIR *d = opendir(dir);
     if (!d) {
         ds_err(err, errlen, "%s: cannot open folder: %s", dir, strerror(errno));
@@ -413,7 +427,14 @@ static ds_status list_dir(const char *dir, int want_dirs, names *out, char *err,
         if (join(path, sizeof path, dir, e->d_name))
             continue;
         int dirp = is_dir(path);
-        if (want_dirs ? !dirp : (dirp || !has_image_ext(e->d_name)))
+        if (!want_dirs && !dirp && !has_image_ext(e->d_name)) {
+            /* told, not read: a BMP or WebP left out unseen would look like a
+             * smaller data set */
+            if (out->n_other++ == 0 || strcmp(e->d_name, out->first_other) < 0)
+                snprintf(out->first_other, sizeof out->first_other, "%s", e->d_name);
+            continue;
+        }
+        if (want_dirs ? !dirp : dirp)
             continue;
         if (out->n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -458,6 +479,8 @@ static ds_status load_smiles(loader *L)
         }
         names n;
         ds_status st = list_dir(dir, 0, &n, L->err, L->errlen);
+        if (!st)
+            note_other(L, dir, &n);
         if (st) {
             if (st == DS_ERR_IO)
                 ds_err(L->err, L->errlen, "%s: not a SMILEsmileD folder (no %s/ in it)", L->src->path,
@@ -649,7 +672,7 @@ static ds_status load_class_folders(loader *L, const char *dir, int split)
         return DS_ERR_FORMAT;
     }
     char cdir[8192], path[8192], person[256];
-    int n_images = 0;
+    int n_images = 0, other_before = L->s->n_other;
     for (int c = 0; c < classes.n && !st; c++) {
         int label = ds_source_is_positive(L->src, classes.v[c]);
         if (join(cdir, sizeof cdir, dir, classes.v[c])) {
@@ -661,6 +684,7 @@ static ds_status load_class_folders(loader *L, const char *dir, int split)
         st = list_dir(cdir, 0, &files, L->err, L->errlen);
         if (st)
             break;
+        note_other(L, cdir, &files);
         n_images += files.n;
         for (int i = 0; i < files.n && !st; i++) {
             if (join(path, sizeof path, cdir, files.v[i])) {
@@ -681,7 +705,12 @@ static ds_status load_class_folders(loader *L, const char *dir, int split)
     }
     names_free(&classes);
     if (!st && n_images == 0) {
-        ds_err(L->err, L->errlen, "%s: no .jpg or .png images in its class folders", dir);
+        if (L->s->n_other > other_before)
+            ds_err(L->err, L->errlen,
+                   "%s: no .jpg or .png images in its class folders (%d other files, e.g. %s: "
+                   "convert them to PNG)", dir, L->s->n_other - other_before, L->s->other_example);
+        else
+            ds_err(L->err, L->errlen, "%s: no .jpg or .png images in its class folders", dir);
         st = DS_ERR_FORMAT;
     }
     return st;

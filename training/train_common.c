@@ -142,6 +142,8 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
                              .detect = tr_detect, .detect_ctx = det, .max_per_split = d->limit,
                              .keep_names = d->keep_names};
         int before = s->n, skipped = s->n_skipped, noface = s->n_noface, pos = ds_count(s, -1, 1);
+        int other = s->n_other;
+        s->other_example[0] = 0; /* name this source's first */
         double t0 = tr_now();
         ds_status st = ds_load(&d->src[i], &o, s, err, sizeof err);
         if (st) {
@@ -153,6 +155,9 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
         fprintf(stderr, "data %s:%s: %d images (%d of class 1), %d corrupt skipped, %d without a face, %.1f s\n",
                 ds_kind_name(d->src[i].kind), d->src[i].path, s->n - before, ds_count(s, -1, 1) - pos,
                 s->n_skipped - skipped, s->n_noface - noface, tr_now() - t0);
+        if (s->n_other > other)
+            fprintf(stderr, "data %s:%s: %d files left out, not JPEG or PNG (the first: %s)\n",
+                    ds_kind_name(d->src[i].kind), d->src[i].path, s->n_other - other, s->other_example);
     }
     tr_detector_free(det);
     return 0;

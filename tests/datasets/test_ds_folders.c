@@ -162,6 +162,46 @@ static void test_folders(void)
     ds_set_free(&s);
 }
 
+static void touch(const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    if (!f || fputs("not read\n", f) < 0 || fclose(f)) {
+        perror(p);
+        exit(1);
+    }
+}
+
+/* Files that are not JPEG or PNG are left out, counted and named, not
+ * passed over in silence; with nothing else, the error says so. */
+static void test_other_files(void)
+{
+    char text[600], err[600];
+    ds_set s;
+    mk("mixed");
+    mk("mixed/happy");
+    mk("mixed/neutral");
+    image("mixed/happy/a.png", 200);
+    image("mixed/neutral/b.png", 40);
+    touch("mixed/happy/c.bmp");
+    touch("mixed/neutral/a.webp");
+    touch("mixed/neutral/notes.txt");
+    snprintf(text, sizeof text, "folders:%s/mixed", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_OK);
+    CHECKF(s.n == 2 && s.n_other == 3, "%d images, %d other files", s.n, s.n_other);
+    CHECKF(strstr(s.other_example, "/mixed/happy/c.bmp") != NULL, "first other file: %s", s.other_example);
+    ds_set_free(&s);
+    mk("bitmaps");
+    mk("bitmaps/happy");
+    touch("bitmaps/happy/1.bmp");
+    touch("bitmaps/happy/2.bmp");
+    snprintf(text, sizeof text, "folders:%s/bitmaps", dir);
+    CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_ERR_FORMAT);
+    CHECKF(strstr(err, "2 other files") && strstr(err, "1.bmp") && strstr(err, "PNG"), "%s", err);
+    ds_set_free(&s);
+}
+
 static void test_person_names(void)
 {
     char p[64];
@@ -275,6 +315,7 @@ int main(void)
     test_augment();
     test_erase();
     test_folders();
+    test_other_files();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
