@@ -139,7 +139,7 @@ typedef struct {
     int n_skipped;   /* corrupt images skipped */
     int n_noface;    /* photos where no face was found (skipped) */
     int n_other;     /* files in image folders that are not JPEG or PNG (left out) */
-    char other_example[512]; /* the first of them (folder and name) since it was last "" */
+    char other_example[512]; /* the first of them in the last ds_load: folder and name */
 } ds_set;
 
 void ds_set_init(ds_set *s);

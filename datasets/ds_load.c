@@ -479,14 +479,13 @@ static ds_status load_smiles(loader *L)
         }
         names n;
         ds_status st = list_dir(dir, 0, &n, L->err, L->errlen);
-        if (!st)
-            note_other(L, dir, &n);
         if (st) {
             if (st == DS_ERR_IO)
                 ds_err(L->err, L->errlen, "%s: not a SMILEsmileD folder (no %s/ in it)", L->src->path,
                        sub[label]);
             return st;
         }
+        note_other(L, dir, &n);
         if (n.n == 0) {
             ds_err(L->err, L->errlen, "%s: no images", dir);
             names_free(&n);
@@ -756,6 +755,7 @@ ds_status ds_load(const ds_source *src, const ds_load_options *opt, ds_set *s, c
     s->n_classes = nc;
     s->width = opt->spec->width;
     s->height = opt->spec->height;
+    s->other_example[0] = 0; /* the first left-out file of this source */
     loader L = {.src = src, .opt = opt, .s = s, .err = err, .errlen = errlen};
     ds_default_box(src, L.box);
     switch (src->kind) {

@@ -143,7 +143,6 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
                              .keep_names = d->keep_names};
         int before = s->n, skipped = s->n_skipped, noface = s->n_noface, pos = ds_count(s, -1, 1);
         int other = s->n_other;
-        s->other_example[0] = 0; /* name this source's first */
         double t0 = tr_now();
         ds_status st = ds_load(&d->src[i], &o, s, err, sizeof err);
         if (st) {
