@@ -407,10 +407,8 @@ static void score_faces(face_pipeline *fp, const uint8_t *grey, int w, int h, in
     }
     const nn_input_spec *spec = nn_net_input(fp->model);
     float *in = fp->inputs;
-    for (int i = FACE_MAX_TRACKS; i < n; i++)
-        scores[i] = -1; /* no caller passes more, but a score is never left unset */
     if (n > FACE_MAX_TRACKS)
-        n = FACE_MAX_TRACKS;
+        n = FACE_MAX_TRACKS; /* the input block's size; every caller's arrays hold no more */
     for (int i = 0; i < n; i++)
         if (face_crop_input(spec, grey, w, h, stride, boxes[i].x, boxes[i].y, boxes[i].w,
                             boxes[i].h, in + (size_t)i * fp->in_size) != FACE_OK)
