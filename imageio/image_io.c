@@ -355,7 +355,21 @@ static int png_chunks_fit(const uint8_t *data, size_t size, char *eb, size_t el)
     return 0;
 }
 
-static int exif_orientation(const uint8_t *data, size_t size);
+/* The Exif Orientation (tag 0x0112) of a JPEG, or of an Exif block that
+ * starts "Exif\0\0": 1 (as stored) when there is none or it is unreadable;
+ * a damaged Exif block never fails the image. */
+static int exif_orientation(const uint8_t *data, size_t size)
+{
+    ExifData *ed = exif_data_new_from_data(data, size > UINT_MAX ? UINT_MAX : (unsigned)size);
+    if (!ed)
+        return 1;
+    int o = 1;
+    ExifEntry *e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
+    if (e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2)
+        o = exif_get_short(e->data, exif_data_get_byte_order(ed));
+    exif_data_unref(ed);
+    return o >= 1 && o <= 8 ? o : 1;
+}
 
 /* *orientation receives the Exif Orientation of an eXIf chunk (PNG 1.5), 1 without one. */
 static img_status load_png(const char *path, const uint8_t *data, size_t size, int channels,
@@ -430,22 +444,6 @@ static img_status load_png(const char *path, const uint8_t *data, size_t size, i
     out->channels = channels;
     out->stride = (int)rowbytes;
     return IMG_OK;
-}
-
-/* The Exif Orientation (tag 0x0112) of a JPEG, or of an Exif block that
- * starts "Exif\0\0": 1 (as stored) when there is none or it is unreadable;
- * a damaged Exif block never fails the image. */
-static int exif_orientation(const uint8_t *data, size_t size)
-{
-    ExifData *ed = exif_data_new_from_data(data, size > UINT_MAX ? UINT_MAX : (unsigned)size);
-    if (!ed)
-        return 1;
-    int o = 1;
-    ExifEntry *e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
-    if (e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2)
-        o = exif_get_short(e->data, exif_data_get_byte_order(ed));
-    exif_data_unref(ed);
-    return o >= 1 && o <= 8 ? o : 1;
 }
 
 /* Turns a decoded image upright, as a photo viewer shows it: orientation
