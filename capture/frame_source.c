@@ -14,6 +14,7 @@ cap_source *cap_source_alloc(const struct cap_source_ops *ops, void *impl, const
     src->impl = impl;
     snprintf(src->name, sizeof(src->name), "%s", name ? name : "");
     src->frame_count = -1;
+    src->orientation = 1;
     return src;
 }
 
@@ -53,6 +54,7 @@ const char *cap_source_error(const cap_source *src) { return src ? src->error : 
 const char *cap_source_name(const cap_source *src) { return src ? src->name : ""; }
 double cap_source_fps(const cap_source *src) { return src ? src->fps : 0.0; }
 int64_t cap_source_frame_count(const cap_source *src) { return src ? src->frame_count : -1; }
+int cap_source_orientation(const cap_source *src) { return src ? src->orientation : 1; }
 size_t cap_i420_size(int stride, int height) {
     return (size_t)stride * (size_t)height + 2 * (size_t)(stride / 2) * (size_t)((height + 1) / 2);
 }

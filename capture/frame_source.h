@@ -58,6 +58,11 @@ const char *cap_source_error(const cap_source *src); /* last message, in words *
 const char *cap_source_name(const cap_source *src);  /* card name or file name */
 double cap_source_fps(const cap_source *src);        /* nominal; 0 if unknown */
 int64_t cap_source_frame_count(const cap_source *src); /* files: -1 if unknown */
+/* How the last frame (before any, the file's track) was turned to be shown
+ * upright, as an Exif Orientation: 1 as stored, 6 a quarter turn clockwise,
+ * 3 half round, 8 a quarter anticlockwise, 2, 4, 5, 7 with a mirror. Frames
+ * always come out turned: their width and height are the shown ones. */
+int cap_source_orientation(const cap_source *src);
 void cap_source_free(cap_source *src);
 /* For consumers that draw on the frames (smile-score --annotate). A file
  * source may deliver grey by default: FFmpeg hands out its decoder's Y plane

@@ -20,6 +20,7 @@ struct cap_source {
     int64_t frame_count;
     cap_stats stats;
     int want_colour; /* cap_source_set_colour */
+    int orientation; /* cap_source_orientation */
 };
 
 /* Allocates the common part; NULL on out of memory. */

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <png.h>
 #include <setjmp.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,41 +447,56 @@ static img_status load_png(const char *path, const uint8_t *data, size_t size, i
     return IMG_OK;
 }
 
-/* Turns a decoded image upright, as a photo viewer shows it: orientation
- * 2-4 mirror or turn it half round, 5-8 also swap its sides (6: the camera
- * was turned a quarter clockwise, so the picture is turned back clockwise). */
+void img_orient(const uint8_t *src, int w, int h, int stride, int channels, int orientation,
+                uint8_t *dst, int dst_stride)
+{
+    if (orientation < 1 || orientation > 8)
+        orientation = 1;
+    int swap = orientation >= 5;
+    int ow = swap ? h : w, oh = swap ? w : h;
+    ptrdiff_t px = channels, row = stride;
+    for (int y = 0; y < oh; y++) {
+        /* where output row y starts in src, and the step to its next pixel */
+        int sx, sy;
+        ptrdiff_t step;
+        switch (orientation) {
+        case 2: sx = w - 1, sy = y, step = -px; break;
+        case 3: sx = w - 1, sy = h - 1 - y, step = -px; break;
+        case 4: sx = 0, sy = h - 1 - y, step = px; break;
+        case 5: sx = y, sy = 0, step = row; break;
+        case 6: sx = y, sy = h - 1, step = -row; break;
+        case 7: sx = w - 1 - y, sy = h - 1, step = -row; break;
+        case 8: sx = w - 1 - y, sy = 0, step = row; break;
+        default: sx = 0, sy = y, step = px; break;
+        }
+        const uint8_t *s = src + (ptrdiff_t)sy * row + (ptrdiff_t)sx * px;
+        uint8_t *d = dst + (ptrdiff_t)y * dst_stride;
+        if (channels == 1)
+            for (int x = 0; x < ow; x++, s += step)
+                d[x] = *s;
+        else
+            for (int x = 0; x < ow; x++, s += step)
+                memcpy(d + (ptrdiff_t)x * px, s, (size_t)channels);
+    }
+}
+
+/* Turns a decoded image upright, as a photo viewer shows it. */
 static img_status apply_orientation(img_image *im, int orientation)
 {
     if (orientation <= 1 || orientation > 8)
         return IMG_OK;
-    int w = im->width, h = im->height, ch = im->channels;
     int swap = orientation >= 5;
-    int ow = swap ? h : w, oh = swap ? w : h;
-    uint8_t *out = malloc((size_t)ow * (size_t)oh * (size_t)ch);
+    int ow = swap ? im->height : im->width, oh = swap ? im->width : im->height;
+    uint8_t *out = malloc((size_t)ow * (size_t)oh * (size_t)im->channels);
     if (!out)
         return IMG_ERR_NOMEM;
-    for (int y = 0; y < oh; y++) {
-        for (int x = 0; x < ow; x++) {
-            int sx, sy; /* the stored pixel shown at (x, y) */
-            switch (orientation) {
-            case 2: sx = w - 1 - x, sy = y; break;
-            case 3: sx = w - 1 - x, sy = h - 1 - y; break;
-            case 4: sx = x, sy = h - 1 - y; break;
-            case 5: sx = y, sy = x; break;
-            case 6: sx = y, sy = h - 1 - x; break;
-            case 7: sx = w - 1 - y, sy = h - 1 - x; break;
-            default: sx = w - 1 - y, sy = x; break; /* 8 */
-            }
-            memcpy(out + ((size_t)y * (size_t)ow + (size_t)x) * (size_t)ch,
-                   im->pixels + (size_t)sy * (size_t)im->stride + (size_t)sx * (size_t)ch,
-                   (size_t)ch);
-        }
-    }
+    img_orient(im->pixels, im->width, im->height, im->stride, im->channels, orientation, out,
+               ow * im->channels);
     free(im->pixels);
     im->pixels = out;
     im->width = ow;
     im->height = oh;
-    im->stride = ow * ch;
+    im->stride = ow * im->channels;
     return IMG_OK;
 }
 

@@ -43,6 +43,14 @@ img_status img_load(const char *path, int channels, img_image *out, char *errbuf
 img_status img_decode(const uint8_t *data, size_t size, const char *name, int channels,
                       img_image *out, char *errbuf, size_t errlen);
 
+/* Copies a w x h image of channels bytes a pixel as it is shown under an Exif
+ * Orientation (1-8; anything else is taken as 1): 2-4 mirror it or turn it
+ * half round, 5-8 also swap its sides (6: turned a quarter clockwise, as a
+ * phone held upright stores its picture). dst must hold the shown image,
+ * h x w for 5-8, at dst_stride bytes a row; it must not overlap src. */
+void img_orient(const uint8_t *src, int w, int h, int stride, int channels, int orientation,
+                uint8_t *dst, int dst_stride);
+
 /* In-memory decoding of video frames: no Exif orientation. */
 typedef struct img_jpeg img_jpeg;
 img_jpeg *img_jpeg_new(void);

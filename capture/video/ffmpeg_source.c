@@ -3,11 +3,14 @@
  * API). Frames come out as CAP_FMT_GREY: the decoder's own Y plane when the
  * pixel format is YUV (no copy), swscale to GRAY8 otherwise. With
  * cap_source_set_colour, swscale makes one contiguous I420 image instead.
+ * A picture stored on its side with a display matrix (a phone held upright
+ * records that way) is turned upright, as players show it.
  *
  * FFmpeg's own log is silenced (we report errors in our own words); set
  * SMILE_FFMPEG_LOG=1 to see it. */
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "frame_source_impl.h"
+#include "image_io.h"
 #include "video_backends.h"
 
 typedef struct {
@@ -37,6 +41,9 @@ typedef struct {
     uint8_t *i420; /* Y (i420_stride), then U and V (i420_stride / 2) */
     int i420_stride, i420_w, i420_h;
     size_t i420_size;
+    int stream_orientation; /* Exif style, from the track's display matrix */
+    uint8_t *upright;       /* the frame turned as shown, when it is turned */
+    size_t upright_size;
     char path[256];
 } ff_src;
 
@@ -51,6 +58,7 @@ static void ff_close(void *impl) {
     avcodec_free_context(&s->dec);
     avformat_close_input(&s->fmt);
     av_free(s->grey);
+    av_free(s->upright);
     free(s);
 }
 
@@ -67,6 +75,72 @@ static int luma_plane_ok(enum AVPixelFormat pf) {
         return 0;
     return d->nb_components >= 1 && d->comp[0].plane == 0 && d->comp[0].step == 1 &&
            d->comp[0].depth == 8 && d->comp[0].offset == 0;
+}
+
+/* The Exif orientation (1-8) that shows a picture as an FFmpeg display
+ * matrix says. The matrix maps a stored pixel (x, y), y pointing down, to
+ * the shown (a x + c y, b x + d y) plus a shift; its 2x2 part is read as a
+ * quarter turn and mirror when each entry is near -1, 0 or 1 times the
+ * largest. Any other angle, which a player would resample, gives 1. */
+static int matrix_orientation(const int32_t m[9]) {
+    int64_t v[4] = {m[0], m[1], m[3], m[4]}, big = 0; /* a b c d */
+    for (int i = 0; i < 4; i++) big = llabs(v[i]) > big ? llabs(v[i]) : big;
+    if (big == 0) return 1;
+    int sg[4];
+    for (int i = 0; i < 4; i++) {
+        if (llabs(v[i]) * 64 < big) sg[i] = 0;        /* within about a degree of 0 */
+        else if (llabs(v[i]) * 64 < big * 63) return 1; /* not a quarter turn */
+        else sg[i] = v[i] > 0 ? 1 : -1;
+    }
+    int a = sg[0], b = sg[1], c = sg[2], d = sg[3];
+    if (b == 0 && c == 0 && a && d) return a > 0 ? (d > 0 ? 1 : 4) : (d > 0 ? 2 : 3);
+    if (a == 0 && d == 0 && b && c) return b > 0 ? (c > 0 ? 5 : 6) : (c > 0 ? 8 : 7);
+    return 1;
+}
+
+/* How this frame is shown: its own display matrix (H.264 can send one in
+ * the stream), else the track's. */
+static int frame_orientation(const ff_src *s, const AVFrame *fr) {
+    const AVFrameSideData *sd = av_frame_get_side_data(fr, AV_FRAME_DATA_DISPLAYMATRIX);
+    if (sd && sd->size >= 9 * sizeof(int32_t)) return matrix_orientation((const int32_t *)sd->data);
+    return s->stream_orientation;
+}
+
+/* f's planes (grey, or I420's three) copied as shown under orientation o,
+ * into a buffer the source keeps; f then describes the shown picture. */
+static cap_status turn_upright(cap_source *src, ff_src *s, cap_frame *f, int o) {
+    int swap = o >= 5, w = f->width, h = f->height;
+    int ow = swap ? h : w, oh = swap ? w : h;
+    int stride = (ow + 31) & ~31; /* even, so I420's chroma rows fit stride / 2 */
+    int i420 = f->format == CAP_FMT_I420;
+    size_t need = i420 ? cap_i420_size(stride, oh) : (size_t)stride * (size_t)oh;
+    if (need > s->upright_size) {
+        av_free(s->upright);
+        s->upright_size = 0;
+        s->upright = av_malloc(need);
+        if (!s->upright) {
+            cap_source_set_error(src, "%s: out of memory turning frame %lld upright", s->path,
+                                 (long long)f->index);
+            return CAP_NOMEM;
+        }
+        s->upright_size = need;
+    }
+    img_orient(f->data, w, h, f->stride, 1, o, s->upright, stride);
+    if (i420) {
+        int cw = (w + 1) / 2, ch = (h + 1) / 2, cs = f->stride / 2, ocs = stride / 2;
+        int och = (oh + 1) / 2;
+        const uint8_t *u = f->data + (size_t)f->stride * (size_t)h;
+        const uint8_t *v = u + (size_t)cs * (size_t)ch;
+        uint8_t *ou = s->upright + (size_t)stride * (size_t)oh;
+        img_orient(u, cw, ch, cs, 1, o, ou, ocs);
+        img_orient(v, cw, ch, cs, 1, o, ou + (size_t)ocs * (size_t)och, ocs);
+    }
+    f->width = ow;
+    f->height = oh;
+    f->stride = stride;
+    f->data = s->upright;
+    f->size = need;
+    return CAP_OK;
 }
 
 /* The decoded frame as one I420 image in the layout frame_convert.c reads. */
@@ -105,7 +179,8 @@ static cap_status deliver_i420(cap_source *src, ff_src *s, cap_frame *f) {
     return CAP_OK;
 }
 
-static cap_status deliver(cap_source *src, ff_src *s, cap_frame *f) {
+/* The frame as stored: grey or I420 (with colour on). */
+static cap_status deliver_stored(cap_source *src, ff_src *s, cap_frame *f) {
     AVFrame *fr = s->frame;
     f->index = s->next_index++;
     int64_t pts = fr->best_effort_timestamp;
@@ -157,6 +232,13 @@ static cap_status deliver(cap_source *src, ff_src *s, cap_frame *f) {
     f->data = s->grey;
     f->size = (size_t)s->grey_stride * (size_t)fr->height;
     return CAP_OK;
+}
+
+static cap_status deliver(cap_source *src, ff_src *s, cap_frame *f) {
+    cap_status st = deliver_stored(src, s, f);
+    int o = st == CAP_OK ? frame_orientation(s, s->frame) : 1;
+    src->orientation = o;
+    return o == 1 ? st : turn_upright(src, s, f, o);
 }
 
 static cap_status ff_read(cap_source *src, cap_frame *f, int timeout_ms) {
@@ -274,6 +356,10 @@ cap_source *cap_ffmpeg_open(const char *path, cap_status *st, char *err, size_t 
     }
     s->tb = vs->time_base;
     s->start_pts = vs->start_time;
+    size_t dm_size = 0;
+    const uint8_t *dm = av_stream_get_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, &dm_size);
+    s->stream_orientation = dm && dm_size >= 9 * sizeof(int32_t) ? matrix_orientation((const int32_t *)dm)
+                                                                 : 1;
     AVRational fr = av_guess_frame_rate(s->fmt, vs, NULL);
     s->fps = (fr.num > 0 && fr.den > 0) ? av_q2d(fr) : 0.0;
 
@@ -287,6 +373,7 @@ cap_source *cap_ffmpeg_open(const char *path, cap_status *st, char *err, size_t 
     }
     src->fps = s->fps;
     src->frame_count = vs->nb_frames > 0 ? vs->nb_frames : -1;
+    src->orientation = s->stream_orientation;
     *st = CAP_OK;
     return src;
 }

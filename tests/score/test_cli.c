@@ -14,7 +14,9 @@
  *    depend on the thread count);
  *  - with SMILE_VIDEOS: SIGINT mid-run exits 130 and keeps the rows so far;
  *    the H.264 video through FFmpeg gives a row for each of its 1800 frames;
- *  - pictures FFmpeg decodes (BMP here) are photos, found in folders. */
+ *  - pictures FFmpeg decodes (BMP here) are photos, found in folders;
+ *  - a video stored on its side with a display matrix, as phones film,
+ *    is scored upright: the same face box and score as the upright file. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -28,6 +30,9 @@
 #include "frame_source.h"
 #include "nn.h"
 #include "test_helpers.h"
+#ifdef SMILE_HAVE_FFMPEG
+#include "mov_fixture.h"
+#endif
 
 static const char *exe;
 static int g_skipped; /* a part needed shared data that is absent */
@@ -691,9 +696,72 @@ static void test_pictures(const char *model) {
     free(r);
 }
 
+#ifdef SMILE_HAVE_FFMPEG
+/* A photo filmed with the phone turned: the file stores the picture turned
+ * the other way, and its display matrix turns it back. Every frame must
+ * give the upright file's face, at the same place, with the same score;
+ * before the matrix was read, the quarter turns found no face and the half
+ * turn scored a face upside down. */
+static void test_rotated(const char *model) {
+    const char *ds = getenv("SMILE_DATASETS");
+    char photo[512];
+    snprintf(photo, sizeof(photo), "%s/lfw-expressions/happiness/Luis_Gonzalez_Macchi_0001.jpg",
+             ds ? ds : "");
+    if (!ds || access(photo, R_OK) != 0) {
+        fprintf(stderr, "note: %s absent, display matrix checks skipped\n", photo);
+        g_skipped = 1;
+        return;
+    }
+    img_image im;
+    char e[512];
+    REQUIRE(img_load(photo, 1, &im, e, sizeof(e)) == IMG_OK, "%s", e);
+    /* shown turned clockwise by cw degrees; stored turned back by stored_o */
+    static const struct { int cw, stored_o; } turns[] = {{0, 1}, {90, 8}, {180, 3}, {270, 6}};
+    char paths[4][400];
+    for (int k = 0; k < 4; k++) {
+        int swap = turns[k].stored_o >= 5;
+        int sw = swap ? im.height : im.width, sh = swap ? im.width : im.height;
+        uint8_t *stored = malloc((size_t)sw * sh), *jpeg = NULL;
+        size_t js = 0;
+        REQUIRE(stored, "out of memory");
+        img_orient(im.pixels, im.width, im.height, im.stride, 1, turns[k].stored_o, stored, sw);
+        REQUIRE(img_jpeg_encode(stored, sw, sh, sw, 1, 95, &jpeg, &js) == IMG_OK, "encode");
+        int32_t m[9];
+        mov_fixture_matrix(m, turns[k].cw, 0);
+        char name[32];
+        snprintf(name, sizeof(name), "turned%d.mov", turns[k].cw);
+        P(paths[k], name);
+        REQUIRE(mov_fixture_write(paths[k], sw, sh, 5, 3, &jpeg, &js, 1, k ? m : NULL, e, sizeof(e)) == 0,
+                "%s", e);
+        free(stored);
+        free(jpeg);
+    }
+    img_image_free(&im);
+    char out[400], err[400], csv[400];
+    P(out, "r.out"), P(err, "r.err"), P(csv, "r.csv");
+    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--threads", "1", paths[0], paths[1],
+                 paths[2], paths[3]);
+    CHECKF(rc == 0, "turned videos exit %d", rc);
+    int nr;
+    row *r = read_csv(csv, &nr);
+    CHECKF(nr == 12, "%d rows for 4 videos of 3 frames: one face each", nr);
+    for (int i = 0; i < nr && nr == 12; i++) {
+        const row *up = &r[i % 3], *t = &r[i];
+        CHECKF(t->face == 0, "%s frame %ld: no face", t->source, t->frame);
+        if (t->face != 0 || up->face != 0) continue;
+        CHECKF(fabs(t->x - up->x) <= 3 && fabs(t->y - up->y) <= 3 && fabs(t->w - up->w) <= 4,
+               "%s frame %ld: box %g %g %g, upright %g %g %g", t->source, t->frame, t->x, t->y, t->w,
+               up->x, up->y, up->w);
+        CHECKF(fabs(t->score - up->score) < 0.03, "%s frame %ld: score %g, upright %g", t->source,
+               t->frame, t->score, up->score);
+    }
+    free(r);
+}
+#endif
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: test_cli PATH/smile-score [basic|faces|interrupt|h264|pictures|all]\n");
+        fprintf(stderr, "usage: test_cli PATH/smile-score [basic|faces|interrupt|h264|pictures|rotated|all]\n");
         return 2;
     }
     exe = argv[1];
@@ -713,6 +781,9 @@ int main(int argc, char **argv) {
     if (all || strcmp(part, "interrupt") == 0) test_interrupt(model);
     if (all || strcmp(part, "h264") == 0) test_h264(model);
     if (all || strcmp(part, "pictures") == 0) test_pictures(model);
+#ifdef SMILE_HAVE_FFMPEG
+    if (all || strcmp(part, "rotated") == 0) test_rotated(model);
+#endif
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (!test_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
