@@ -3,7 +3,9 @@
  * Photos and data set images come from anywhere: any byte string must decode
  * to an image of the size it reports or fail with a status and a message.
  * The JPEG path runs the Exif orientation (libexif) and the CMYK conversion,
- * the PNG path libpng's transforms. The first byte picks grey or RGB. */
+ * the PNG path libpng's transforms. The first byte picks grey or RGB. The
+ * same bytes go through img_exif_orientation, as a TIFF or WebP that FFmpeg
+ * decodes would: it must answer 1-8 without reading past the end. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
+    int o = img_exif_orientation(data + 1, size - 1);
+    if (o < 1 || o > 8)
+        __builtin_trap();
     int channels = data[0] & 1 ? 3 : 1;
     img_image im;
     char err[512];

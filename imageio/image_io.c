@@ -372,6 +372,62 @@ static int exif_orientation(const uint8_t *data, size_t size)
     return o >= 1 && o <= 8 ? o : 1;
 }
 
+/* The Orientation tag (0x0112) in the first IFD of a TIFF structure (a TIFF
+ * file, or a WebP's EXIF chunk), read here because libexif takes at most
+ * 64 KB, the JPEG APP1 limit, and a TIFF file keeps its IFD anywhere,
+ * usually after the image data. 1 when absent or out of bounds. */
+static int tiff_orientation(const uint8_t *t, size_t size)
+{
+    if (size < 8)
+        return 1;
+    int le = t[0] == 'I' && t[1] == 'I' && t[2] == 42 && t[3] == 0;
+    int be = t[0] == 'M' && t[1] == 'M' && t[2] == 0 && t[3] == 42;
+    if (!le && !be)
+        return 1;
+#define U16(p) (le ? (unsigned)((p)[0] | (p)[1] << 8) : (unsigned)((p)[0] << 8 | (p)[1]))
+#define U32(p) (le ? ((uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | (uint32_t)(p)[3] << 24) \
+                   : ((uint32_t)(p)[0] << 24 | (uint32_t)(p)[1] << 16 | (uint32_t)(p)[2] << 8 | (uint32_t)(p)[3]))
+    uint32_t ifd = U32(t + 4);
+    if (ifd > size - 2)
+        return 1;
+    unsigned n = U16(t + ifd);
+    const uint8_t *e = t + ifd + 2;
+    if ((size - ifd - 2) / 12 < n)
+        return 1;
+    for (unsigned i = 0; i < n; i++, e += 12)
+        if (U16(e) == 0x0112 && U16(e + 2) == 3 /* SHORT */ && U32(e + 4) >= 1) {
+            unsigned o = U16(e + 8);
+            return o >= 1 && o <= 8 ? (int)o : 1;
+        }
+    return 1;
+#undef U16
+#undef U32
+}
+
+int img_exif_orientation(const uint8_t *data, size_t size)
+{
+    if (!data)
+        return 1;
+    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+        return exif_orientation(data, size);
+    if (size >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WEBP", 4) == 0) {
+        for (size_t off = 12; off <= size && size - off >= 8;) {
+            const uint8_t *c = data + off;
+            uint32_t len = (uint32_t)c[4] | (uint32_t)c[5] << 8 | (uint32_t)c[6] << 16 | (uint32_t)c[7] << 24;
+            if (len > size - off - 8)
+                break;
+            if (memcmp(c, "EXIF", 4) == 0) {
+                /* the chunk is a TIFF structure; some writers put "Exif\0\0" first */
+                int pre = len >= 6 && memcmp(c + 8, "Exif\0\0", 6) == 0 ? 6 : 0;
+                return tiff_orientation(c + 8 + pre, len - (uint32_t)pre);
+            }
+            off += 8 + (size_t)len + (len & 1);
+        }
+        return 1;
+    }
+    return tiff_orientation(data, size);
+}
+
 /* *orientation receives the Exif Orientation of an eXIf chunk (PNG 1.5), 1 without one. */
 static img_status load_png(const char *path, const uint8_t *data, size_t size, int channels,
                            img_image *out, int *orientation, char *eb, size_t el)

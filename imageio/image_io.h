@@ -51,6 +51,11 @@ img_status img_decode(const uint8_t *data, size_t size, const char *name, int ch
 void img_orient(const uint8_t *src, int w, int h, int stride, int channels, int orientation,
                 uint8_t *dst, int dst_stride);
 
+/* The Exif Orientation (1-8) of a JPEG, TIFF or WebP file in memory, for
+ * pictures that FFmpeg decodes without turning them; 1 when it has none or
+ * it cannot be read. */
+int img_exif_orientation(const uint8_t *data, size_t size);
+
 /* In-memory decoding of video frames: no Exif orientation. */
 typedef struct img_jpeg img_jpeg;
 img_jpeg *img_jpeg_new(void);

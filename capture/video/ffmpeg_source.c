@@ -14,9 +14,13 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "frame_source_impl.h"
 #include "image_io.h"
@@ -96,6 +100,25 @@ static int matrix_orientation(const int32_t m[9]) {
     if (b == 0 && c == 0 && a && d) return a > 0 ? (d > 0 ? 1 : 4) : (d > 0 ? 2 : 3);
     if (a == 0 && d == 0 && b && c) return b > 0 ? (c > 0 ? 5 : 6) : (c > 0 ? 8 : 7);
     return 1;
+}
+
+/* A TIFF's or WebP's Exif Orientation, which FFmpeg reads but does not
+ * apply. The file is mapped, not read, so only the pages that the header,
+ * the chunk list or the IFD sit on are touched. 1 for anything else. */
+static int file_orientation(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    struct stat st;
+    int o = 1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 12) {
+        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map != MAP_FAILED) {
+            o = img_exif_orientation(map, (size_t)st.st_size);
+            munmap(map, (size_t)st.st_size);
+        }
+    }
+    close(fd);
+    return o;
 }
 
 /* How this frame is shown: its own display matrix (H.264 can send one in
@@ -359,7 +382,7 @@ cap_source *cap_ffmpeg_open(const char *path, cap_status *st, char *err, size_t 
     size_t dm_size = 0;
     const uint8_t *dm = av_stream_get_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, &dm_size);
     s->stream_orientation = dm && dm_size >= 9 * sizeof(int32_t) ? matrix_orientation((const int32_t *)dm)
-                                                                 : 1;
+                                                                 : file_orientation(path);
     AVRational fr = av_guess_frame_rate(s->fmt, vs, NULL);
     s->fps = (fr.num > 0 && fr.den > 0) ? av_q2d(fr) : 0.0;
 

@@ -457,6 +457,72 @@ static void test_cmyk(const char *dir)
     unlink(path);
 }
 
+/* img_exif_orientation reads what FFmpeg does not apply: a TIFF file's own
+ * Orientation, even with its IFD after 100 KB of image data (past libexif's
+ * 64 KB), and a WebP's EXIF chunk, with or without the "Exif\0\0" some
+ * writers put first, after a chunk of odd length (padded). Cut or bent
+ * files give 1, never a read out of bounds (the test runs under ASan). */
+static void test_tiff_webp_orientation(void)
+{
+    enum { FILL = 100000 };
+    uint8_t *buf = calloc(1, FILL + 200);
+    REQUIRE(buf, "out of memory");
+    for (int be = 0; be <= 1; be++)
+        for (int o = 0; o <= 9; o++) {
+            uint8_t t[26];
+            exif_tiff(t, o, be);
+            /* a TIFF file: header, image data, then IFD0 */
+            memcpy(buf, t, 8);
+            int k = 4;
+            put32(buf, &k, be, 8 + FILL);
+            memcpy(buf + 8 + FILL, t + 8, 18);
+            int want = o >= 1 && o <= 8 ? o : 1;
+            size_t size = 8 + FILL + 18;
+            CHECKF(img_exif_orientation(buf, size) == want, "TIFF (%s) with orientation %d: %d",
+                   be ? "MM" : "II", o, img_exif_orientation(buf, size));
+            /* the IFD cut short: no answer, and nothing read past the end */
+            CHECKF(img_exif_orientation(buf, size - 7) == 1, "TIFF cut inside its entry");
+            CHECKF(img_exif_orientation(buf, 8 + FILL + 1) == 1, "TIFF cut inside its entry count");
+        }
+    /* the IFD offset pointing past the file */
+    uint8_t t[26];
+    exif_tiff(t, 6, 0);
+    int k = 4;
+    put32(t, &k, 0, 0xFFFFFFF0u);
+    CHECKF(img_exif_orientation(t, sizeof t) == 1, "TIFF whose IFD is past its end");
+
+    for (int pre = 0; pre <= 1; pre++) {
+        /* RIFF WEBP: a VP8X chunk, a 5-byte (padded) chunk, then EXIF */
+        uint8_t w[120];
+        int n = 0;
+        memcpy(w, "RIFF\0\0\0\0WEBPVP8X", 16), n = 16;
+        put32(w, &n, 0, 10);
+        memset(w + n, 0, 10), w[n] = 0x08, n += 10;
+        memcpy(w + n, "ICCP", 4), n += 4;
+        put32(w, &n, 0, 5);
+        memcpy(w + n, "abcde\0", 6), n += 6;
+        memcpy(w + n, "EXIF", 4), n += 4;
+        put32(w, &n, 0, 26 + (pre ? 6 : 0));
+        if (pre)
+            memcpy(w + n, "Exif\0\0", 6), n += 6;
+        exif_tiff(w + n, 8, 1), n += 26;
+        int r = 4;
+        put32(w, &r, 0, (unsigned)n - 8);
+        CHECKF(img_exif_orientation(w, (size_t)n) == 8, "WebP EXIF chunk%s: %d",
+               pre ? " with its Exif prefix" : "", img_exif_orientation(w, (size_t)n));
+        for (int cut = 1; cut < n - 12; cut += 3)
+            CHECKF(img_exif_orientation(w, (size_t)(n - cut)) == 1, "WebP cut %d bytes short", cut);
+        /* a chunk claiming more than the file holds ends the walk */
+        r = 16; /* VP8X's length */
+        put32(w, &r, 0, 1000);
+        CHECKF(img_exif_orientation(w, (size_t)n) == 1, "WebP with an oversized chunk");
+    }
+    const uint8_t junk[] = "not a picture at all";
+    CHECKF(img_exif_orientation(junk, sizeof junk) == 1 && img_exif_orientation(NULL, 0) == 1,
+           "junk has an orientation");
+    free(buf);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test-imageio-XXXXXX";
@@ -467,6 +533,7 @@ int main(void)
     test_jpeg_round_trip();
     test_files(dir);
     test_exif_orientation(dir);
+    test_tiff_webp_orientation();
     test_cmyk(dir);
     test_jpeg_size_claims(dir);
     test_real_face();

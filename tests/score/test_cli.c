@@ -697,6 +697,31 @@ static void test_pictures(const char *model) {
 }
 
 #ifdef SMILE_HAVE_FFMPEG
+/* An uncompressed grey TIFF (little-endian) with an Orientation tag, its
+ * IFD after the pixels as libtiff writes it. */
+static int write_tiff(const char *path, const uint8_t *grey, int w, int h, int stride, int orientation) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    uint32_t data = (uint32_t)w * (uint32_t)h, ifd = 8 + data + (data & 1);
+    uint8_t hd[8] = {'I', 'I', 42, 0, (uint8_t)ifd, (uint8_t)(ifd >> 8), (uint8_t)(ifd >> 16), (uint8_t)(ifd >> 24)};
+    fwrite(hd, 1, 8, f);
+    for (int y = 0; y < h; y++) fwrite(grey + (size_t)y * stride, 1, (size_t)w, f);
+    if (data & 1) fputc(0, f);
+    /* tag, type (3 SHORT, 4 LONG), value; sorted by tag as TIFF requires */
+    const uint32_t e[][3] = {{256, 4, (uint32_t)w}, {257, 4, (uint32_t)h}, {258, 3, 8}, {259, 3, 1},
+                             {262, 3, 1}, {273, 4, 8}, {274, 3, (uint32_t)orientation}, {277, 3, 1},
+                             {278, 4, (uint32_t)h}, {279, 4, data}};
+    uint8_t b[2 + 10 * 12 + 4] = {10, 0};
+    for (int i = 0; i < 10; i++) {
+        uint8_t *p = b + 2 + 12 * i;
+        p[0] = (uint8_t)e[i][0], p[1] = (uint8_t)(e[i][0] >> 8), p[2] = (uint8_t)e[i][1];
+        p[4] = 1; /* count */
+        for (int k = 0; k < 4; k++) p[8 + k] = (uint8_t)(e[i][2] >> (8 * k));
+    }
+    fwrite(b, 1, sizeof(b), f);
+    return fclose(f);
+}
+
 /* A photo filmed with the phone turned: the file stores the picture turned
  * the other way, and its display matrix turns it back. Every frame must
  * give the upright file's face, at the same place, with the same score;
@@ -755,6 +780,31 @@ static void test_rotated(const char *model) {
         CHECKF(fabs(t->score - up->score) < 0.03, "%s frame %ld: score %g, upright %g", t->source,
                t->frame, t->score, up->score);
     }
+    free(r);
+
+    /* a TIFF photo stored turned with an Exif-style Orientation (FFmpeg
+     * decodes it as stored) scores as the same photo stored upright */
+    REQUIRE(img_load(photo, 1, &im, e, sizeof(e)) == IMG_OK, "%s", e);
+    char tif[2][400];
+    P(tif[0], "upright.tif"), P(tif[1], "turned.tif");
+    uint8_t *side = malloc((size_t)im.width * im.height);
+    REQUIRE(side, "out of memory");
+    img_orient(im.pixels, im.width, im.height, im.stride, 1, 8, side, im.height);
+    CHECKF(write_tiff(tif[0], im.pixels, im.width, im.height, im.stride, 1) == 0 &&
+               write_tiff(tif[1], side, im.height, im.width, im.height, 6) == 0,
+           "cannot write the TIFFs");
+    free(side);
+    img_image_free(&im);
+    rc = RUN(out, err, "--model", (char *)model, "--csv", csv, tif[0], tif[1]);
+    CHECKF(rc == 0, "TIFFs exit %d", rc);
+    r = read_csv(csv, &nr);
+    CHECKF(nr == 2 && r[0].face == 0 && r[1].face == 0, "TIFFs: %d rows, faces %d %d", nr,
+           nr > 0 ? r[0].face : -2, nr > 1 ? r[1].face : -2);
+    if (nr == 2 && r[0].face == 0 && r[1].face == 0)
+        CHECKF(fabs(r[0].x - r[1].x) <= 1 && fabs(r[0].y - r[1].y) <= 1 && fabs(r[0].w - r[1].w) <= 1 &&
+                   fabs(r[0].score - r[1].score) < 0.01,
+               "turned TIFF: box %g %g %g score %g, upright %g %g %g score %g", r[1].x, r[1].y, r[1].w,
+               r[1].score, r[0].x, r[0].y, r[0].w, r[0].score);
     free(r);
 }
 #endif
