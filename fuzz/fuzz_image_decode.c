@@ -3,9 +3,10 @@
  * Photos and data set images come from anywhere: any byte string must decode
  * to an image of the size it reports or fail with a status and a message.
  * The JPEG path runs the Exif orientation (libexif) and the CMYK conversion,
- * the PNG path libpng's transforms. The first byte picks grey or RGB. The
- * same bytes go through img_exif_orientation, as a TIFF or WebP that FFmpeg
- * decodes would: it must answer 1-8 without reading past the end. */
+ * the PNG path libpng's transforms, HEIF/AVIF libheif's decoders. The first
+ * byte picks grey or RGB. The same bytes go through img_exif_orientation,
+ * as a TIFF or WebP that FFmpeg decodes would: it must answer 1-8 without
+ * reading past the end. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,12 @@
-/* image_io.c - JPEG via TurboJPEG (2.1 API), PNG via libpng. */
+/* image_io.c - JPEG via TurboJPEG (2.1 API), PNG via libpng, HEIF/AVIF via
+ * libheif. */
 #include "image_io.h"
 
 #include <errno.h>
 #include <libexif/exif-data.h>
+#ifdef SMILE_HAVE_HEIF
+#include <libheif/heif.h>
+#endif
 #include <limits.h>
 #include <png.h>
 #include <setjmp.h>
@@ -536,6 +540,94 @@ void img_orient(const uint8_t *src, int w, int h, int stride, int channels, int 
     }
 }
 
+/* ------------------------------------------------------------ HEIF/AVIF */
+
+int img_is_heif(const uint8_t *data, size_t size)
+{
+    if (!data || size < 16 || memcmp(data + 4, "ftyp", 4) != 0)
+        return 0;
+    /* still-image brands; a video's ftyp (isom, mp42, qt ...) names none of them */
+    static const char brands[][5] = {"heic", "heix", "heim", "heis", "mif1", "avif"};
+    size_t box = (size_t)data[0] << 24 | (size_t)data[1] << 16 | (size_t)data[2] << 8 | data[3];
+    if (box > size)
+        box = size;
+    for (size_t off = 8; off + 4 <= box; off += off == 8 ? 8 : 4) /* major, then compatible */
+        for (size_t b = 0; b < sizeof brands / sizeof brands[0]; b++)
+            if (memcmp(data + off, brands[b], 4) == 0)
+                return 1;
+    return 0;
+}
+
+#ifdef SMILE_HAVE_HEIF
+/* libheif applies the file's irot/imir boxes, which are a HEIF's orientation
+ * (its Exif tag, when there is one, says the same and must not be applied
+ * again). Grey is the BT.601 luma of the RGB that libheif gives. */
+static img_status load_heif(const char *path, const uint8_t *data, size_t size, int channels,
+                            img_image *out, char *eb, size_t el)
+{
+    struct heif_context *ctx = heif_context_alloc();
+    if (!ctx) {
+        set_err(eb, el, "%s: out of memory", path);
+        return IMG_ERR_NOMEM;
+    }
+    heif_context_set_maximum_image_size_limit(ctx, 16384);
+    heif_context_set_max_decoding_threads(ctx, 0); /* callers run their own threads */
+    struct heif_image_handle *handle = NULL;
+    struct heif_image *img = NULL;
+    img_status st = IMG_OK;
+    struct heif_error e = heif_context_read_from_memory_without_copy(ctx, data, size, NULL);
+    if (e.code == heif_error_Ok)
+        e = heif_context_get_primary_image_handle(ctx, &handle);
+    if (e.code == heif_error_Ok) {
+        int w = heif_image_handle_get_width(handle), h = heif_image_handle_get_height(handle);
+        if (w <= 0 || h <= 0 || (size_t)w * (size_t)h > (size_t)1 << 28) {
+            set_err(eb, el, "%s: unreasonable size %dx%d", path, w, h);
+            st = IMG_ERR_CORRUPT;
+        } else {
+            e = heif_decode_image(handle, &img, heif_colorspace_RGB, heif_chroma_interleaved_RGB, NULL);
+        }
+    }
+    if (st == IMG_OK && e.code != heif_error_Ok) {
+        set_err(eb, el, "%s: %s", path, e.message);
+        st = e.code == heif_error_Memory_allocation_error ? IMG_ERR_NOMEM
+             : e.code == heif_error_Unsupported_filetype || e.code == heif_error_Unsupported_feature
+                 ? IMG_ERR_UNSUPPORTED
+                 : IMG_ERR_CORRUPT;
+    }
+    int stride = 0;
+    const uint8_t *px = st == IMG_OK ? heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride) : NULL;
+    int w = img ? heif_image_get_width(img, heif_channel_interleaved) : 0;
+    int h = img ? heif_image_get_height(img, heif_channel_interleaved) : 0;
+    if (st == IMG_OK && (!px || w <= 0 || h <= 0 || stride < 3 * w)) {
+        set_err(eb, el, "%s: libheif gave no RGB image", path);
+        st = IMG_ERR_CORRUPT;
+    }
+    if (st == IMG_OK && !(out->pixels = malloc((size_t)w * (size_t)h * (size_t)channels))) {
+        set_err(eb, el, "%s: out of memory", path);
+        st = IMG_ERR_NOMEM;
+    }
+    if (st == IMG_OK) {
+        for (int y = 0; y < h; y++) {
+            const uint8_t *s = px + (size_t)y * (size_t)stride;
+            uint8_t *d = out->pixels + (size_t)y * (size_t)w * (size_t)channels;
+            if (channels == 3)
+                memcpy(d, s, (size_t)w * 3);
+            else
+                for (int x = 0; x < w; x++, s += 3)
+                    d[x] = (uint8_t)((77 * s[0] + 150 * s[1] + 29 * s[2] + 128) >> 8);
+        }
+        out->width = w;
+        out->height = h;
+        out->channels = channels;
+        out->stride = w * channels;
+    }
+    heif_image_release(img);
+    heif_image_handle_release(handle);
+    heif_context_free(ctx);
+    return st;
+}
+#endif
+
 /* Turns a decoded image upright, as a photo viewer shows it. */
 static img_status apply_orientation(img_image *im, int orientation)
 {
@@ -573,8 +665,15 @@ img_status img_decode(const uint8_t *data, size_t size, const char *name, int ch
             orientation = exif_orientation(data, size);
     } else if (size >= 8 && png_sig_cmp(data, 0, 8) == 0)
         st = load_png(path, data, size, channels, out, &orientation, eb, el);
-    else {
-        set_err(eb, el, "%s: neither a JPEG nor a PNG file", path);
+    else if (img_is_heif(data, size)) {
+#ifdef SMILE_HAVE_HEIF
+        st = load_heif(path, data, size, channels, out, eb, el);
+#else
+        set_err(eb, el, "%s: a HEIF or AVIF picture, and this build has no libheif", path);
+        st = IMG_ERR_UNSUPPORTED;
+#endif
+    } else {
+        set_err(eb, el, "%s: neither a JPEG, a PNG nor a HEIF or AVIF file", path);
         st = IMG_ERR_UNSUPPORTED;
     }
     if (st == IMG_OK && (st = apply_orientation(out, orientation))) {

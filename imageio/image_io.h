@@ -29,13 +29,16 @@ typedef struct {
 
 void img_image_free(img_image *im);
 
-/* Decode a JPEG or PNG file (by content, not by name) to grey (channels = 1)
- * or RGB (channels = 3). errbuf (may be NULL) receives "PATH: reason".
- * A JPEG or PNG comes upright as a photo viewer shows it: its Exif
- * Orientation (a JPEG's APP1 block or a PNG's eXIf chunk, read with libexif;
- * a phone stores a portrait photo sideways) is applied,
- * so width and height swap for orientations 5-8. A damaged Exif block is
- * ignored. The in-memory decoder below leaves frames as stored. */
+/* Decode a JPEG, PNG, or HEIF/HEIC or AVIF file (by content, not by name)
+ * to grey (channels = 1) or RGB (channels = 3). errbuf (may be NULL)
+ * receives "PATH: reason". A picture comes upright as a photo viewer shows
+ * it: a JPEG's or PNG's Exif Orientation (a JPEG's APP1 block or a PNG's
+ * eXIf chunk, read with libexif; a phone stores a portrait photo sideways)
+ * is applied, so width and height swap for orientations 5-8, and a HEIF's
+ * own turn and mirror (its irot and imir boxes) are applied by libheif. A
+ * damaged Exif block is ignored. HEIF needs a build with libheif
+ * (SMILE_HAVE_HEIF); without it such a file is IMG_ERR_UNSUPPORTED. The
+ * in-memory decoder below leaves frames as stored. */
 img_status img_load(const char *path, int channels, img_image *out, char *errbuf, size_t errlen);
 
 /* img_load on a file already in memory; name (may be NULL) starts the
@@ -50,6 +53,11 @@ img_status img_decode(const uint8_t *data, size_t size, const char *name, int ch
  * h x w for 5-8, at dst_stride bytes a row; it must not overlap src. */
 void img_orient(const uint8_t *src, int w, int h, int stride, int channels, int orientation,
                 uint8_t *dst, int dst_stride);
+
+/* Whether data starts like a HEIF/HEIC or AVIF still picture (an ISO media
+ * ftyp box naming heic, heix, heim, heis, mif1 or avif), which img_decode
+ * reads. A video's ftyp names none of these. */
+int img_is_heif(const uint8_t *data, size_t size);
 
 /* The Exif Orientation (1-8) of a JPEG, TIFF or WebP file in memory, for
  * pictures that FFmpeg decodes without turning them; 1 when it has none or

@@ -252,18 +252,21 @@ static sc_seg *seg_push(sc_ctx *c, sc_input *in, int seq, int cap_frames) {
 /* ------------------------------------------------------------ reader */
 
 /* What a file holds, by its first bytes: a photo that imageio decodes (JPEG,
- * PNG: Exif orientation, full colour handling), a picture that only FFmpeg
- * decodes (WebP, BMP, TIFF, GIF), or anything else (a video, or garbage for
- * FFmpeg to refuse). */
+ * PNG, HEIF/AVIF: orientation, full colour handling), a picture that only
+ * FFmpeg decodes (WebP, BMP, TIFF, GIF), or anything else (a video, or
+ * garbage for FFmpeg to refuse). */
 enum { PIC_NONE, PIC_IMAGEIO, PIC_FFMPEG };
 static int picture_kind(const char *path) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return PIC_NONE;
-    unsigned char h[12] = {0};
+    unsigned char h[64] = {0}; /* a HEIF's ftyp box lists its brands */
     size_t n = fread(h, 1, sizeof(h), fp);
     fclose(fp);
     if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) return PIC_IMAGEIO;
     if (n >= 8 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0) return PIC_IMAGEIO;
+#ifdef SMILE_HAVE_HEIF
+    if (img_is_heif(h, n)) return PIC_IMAGEIO;
+#endif
     if (n >= 12 && memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WEBP", 4) == 0) return PIC_FFMPEG;
     if (n >= 6 && (memcmp(h, "GIF87a", 6) == 0 || memcmp(h, "GIF89a", 6) == 0)) return PIC_FFMPEG;
     if (n >= 4 && (memcmp(h, "II*\0", 4) == 0 || memcmp(h, "MM\0*", 4) == 0)) return PIC_FFMPEG;
@@ -967,8 +970,9 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static int media_ext(const char *name) {
-    static const char *ext[] = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
-                                ".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", NULL};
+    static const char *ext[] = {".jpg", ".jpeg", ".png", ".heic", ".heif", ".avif", ".webp", ".bmp",
+                                ".tif", ".tiff", ".gif", ".avi", ".mp4", ".mkv", ".webm", ".mov",
+                                ".m4v", NULL};
     const char *dot = strrchr(name, '.');
     if (!dot) return 0;
     for (int i = 0; ext[i]; i++)
@@ -1006,12 +1010,12 @@ static int walk_dir(const char *dir, strvec *out, int depth) {
 static void usage(FILE *o) {
     fputs("usage: smile-score [options] INPUT...\n"
           "Scores every face in videos (MJPEG AVI, MP4, MKV, WebM, MOV) and photos (JPEG, PNG,\n"
-          "and through FFmpeg WebP, BMP, TIFF, GIF; an animated GIF is a video); folders are\n"
-          "searched recursively in sorted order. A JPEG, PNG, TIFF or WebP is turned upright\n"
-          "by its Exif orientation, a video by its display matrix (phones film sideways), so\n"
-          "boxes are in the picture as shown; a photo with no face is searched again with a\n"
-          "border (for a face that fills it) and then turned 25 degrees each way (for a\n"
-          "tilted head).\n"
+          "HEIC/HEIF, AVIF, and through FFmpeg WebP, BMP, TIFF, GIF; an animated GIF is a\n"
+          "video); folders are searched recursively in sorted order. A photo is turned upright\n"
+          "by its orientation (Exif, or a HEIF's own), a video by its display matrix (phones\n"
+          "film sideways), so boxes are in the picture as shown; a photo with no face is\n"
+          "searched again with a border (for a face that fills it) and then turned 25 degrees\n"
+          "each way (for a tilted head).\n"
           "  --csv FILE|-       per-frame rows as CSV (default: - when no other output is asked)\n"
           "  --json FILE|-      the same rows as JSON Lines\n"
           "  --summary          per input: frames, face frames, mean score, time smiling, events\n"

@@ -8,6 +8,9 @@
 #include <zlib.h>
 
 #include "image_io.h"
+#ifdef SMILE_HAVE_HEIF
+#include "../heif_fixture.h"
+#endif
 
 #include "../test_check.h"
 /* A smooth test card: JPEG keeps it close, so round-trip error stays small. */
@@ -523,6 +526,94 @@ static void test_tiff_webp_orientation(void)
     free(buf);
 }
 
+/* img_is_heif tells HEIF and AVIF stills from videos by the ftyp brands. */
+static void test_heif_sniff(void)
+{
+    struct { const char *head; int heif; } c[] = {
+        {"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 1},
+        {"\0\0\0\x1c" "ftypmif1\0\0\0\0mif1heicmiaf", 1},
+        {"\0\0\0\x1c" "ftypavif\0\0\0\0avifmif1miaf", 1},
+        {"\0\0\0\x18" "ftypmsf1\0\0\0\0msf1mif1", 1}, /* compatible brand */
+        {"\0\0\0\x18" "ftypisom\0\0\x02\0isomiso2", 0}, /* an MP4 video */
+        {"\0\0\0\x14" "ftypqt  \0\0\x02\0qt  ", 0},      /* a MOV */
+        {"\0\0\0\x10" "ftypisom\0\0\0\0heic", 0},       /* a brand past its box */
+        {"\xff\xff\xff\xff" "ftypisom\0\0\0\0", 0},         /* a box longer than the data */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        size_t n = i == 6 ? 24 : (size_t)(unsigned char)c[i].head[3];
+        if (i == 7)
+            n = 16;
+        CHECKF(img_is_heif((const uint8_t *)c[i].head, n) == c[i].heif, "case %zu: heif %d", i,
+               !c[i].heif);
+    }
+    CHECK(img_is_heif(NULL, 0) == 0);
+}
+
+#ifdef SMILE_HAVE_HEIF
+/* Phones save HEIC: a picture stored turned, with a HEIF orientation, comes
+ * out of img_load upright and close to the pixels written (lossy), in grey
+ * and in RGB; a cut file fails with its name. */
+static void test_heif(const char *dir)
+{
+    enum { W = 96, H = 64 };
+    uint8_t rgb[W * H * 3], grey[W * H], side[W * H * 3];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            uint8_t *p = rgb + (y * W + x) * 3;
+            int block = x < W / 3 && y < H / 3; /* a bright block at the top left */
+            p[0] = block ? 250 : (uint8_t)(x * 2);
+            p[1] = block ? 250 : (uint8_t)(y * 3);
+            p[2] = block ? 250 : 60;
+            grey[y * W + x] = (uint8_t)((77 * p[0] + 150 * p[1] + 29 * p[2] + 128) >> 8);
+        }
+    /* stored turned a quarter anticlockwise; orientation 6 turns it back */
+    img_orient(rgb, W, H, W * 3, 3, 8, side, H * 3);
+    char up[600], turned[600], cut[600], err[700];
+    snprintf(up, sizeof up, "%s/up.heic", dir);
+    snprintf(turned, sizeof turned, "%s/turned.heic", dir);
+    snprintf(cut, sizeof cut, "%s/cut.heic", dir);
+    REQUIRE(heif_fixture_write(up, rgb, W, H, 3, 1) == 0 && heif_fixture_write(turned, side, H, W, 3, 6) == 0,
+            "cannot write HEIF files");
+    for (int k = 0; k < 2; k++) {
+        const char *path = k ? turned : up;
+        for (int ch = 1; ch <= 3; ch += 2) {
+            img_image im;
+            img_status st = img_load(path, ch, &im, err, sizeof err);
+            CHECKF(st == IMG_OK, "%s: %s", path, err);
+            if (st != IMG_OK)
+                continue;
+            CHECKF(im.width == W && im.height == H && im.channels == ch, "%s: %dx%dx%d", path, im.width,
+                   im.height, im.channels);
+            if (im.width == W && im.height == H) {
+                double d = mean_abs_diff(im.pixels, ch == 3 ? rgb : grey, (size_t)W * H * (size_t)ch);
+                CHECKF(d < 6, "%s, %d channel(s): %.1f from the pixels written", path, ch, d);
+                /* the block is where it was written, not turned */
+                CHECKF(im.pixels[(H / 6) * im.stride + (W / 6) * ch] > 200 &&
+                           im.pixels[(H - H / 6) * im.stride + (W / 6) * ch] < 200,
+                       "%s: the bright block is not at the top left", path);
+            }
+            img_image_free(&im);
+        }
+    }
+    size_t n;
+    FILE *f = fopen(up, "rb");
+    REQUIRE(f, "cannot reopen %s", up);
+    uint8_t *all = malloc(1 << 20);
+    n = fread(all, 1, 1 << 20, f);
+    fclose(f);
+    FILE *g = fopen(cut, "wb");
+    REQUIRE(g, "cannot write %s", cut);
+    fwrite(all, 1, n * 2 / 3, g);
+    fclose(g);
+    free(all);
+    img_image im;
+    img_status st = img_load(cut, 1, &im, err, sizeof err);
+    CHECKF(st != IMG_OK && strstr(err, "cut.heic"), "a cut HEIC: status %d, '%s'", st, err);
+    if (st == IMG_OK)
+        img_image_free(&im);
+}
+#endif
+
 int main(void)
 {
     char dir[] = "/tmp/test-imageio-XXXXXX";
@@ -534,6 +625,10 @@ int main(void)
     test_files(dir);
     test_exif_orientation(dir);
     test_tiff_webp_orientation();
+    test_heif_sniff();
+#ifdef SMILE_HAVE_HEIF
+    test_heif(dir);
+#endif
     test_cmyk(dir);
     test_jpeg_size_claims(dir);
     test_real_face();

@@ -14,7 +14,8 @@
  *    depend on the thread count);
  *  - with SMILE_VIDEOS: SIGINT mid-run exits 130 and keeps the rows so far;
  *    the H.264 video through FFmpeg gives a row for each of its 1800 frames;
- *  - pictures FFmpeg decodes (BMP here) are photos, found in folders;
+ *  - pictures FFmpeg decodes (BMP here) are photos, found in folders, and
+ *    so are HEIC photos turned by their own orientation;
  *  - a video stored on its side with a display matrix, as phones film,
  *    is scored upright: the same face box and score as the upright file. */
 #include <dirent.h>
@@ -32,6 +33,9 @@
 #include "test_helpers.h"
 #ifdef SMILE_HAVE_FFMPEG
 #include "mov_fixture.h"
+#endif
+#ifdef SMILE_HAVE_HEIF
+#include "../heif_fixture.h"
 #endif
 
 static const char *exe;
@@ -657,6 +661,19 @@ static void test_pictures(const char *model) {
         P(bmp, name);
         CHECKF(img_save(png, cut, side, side, im.stride, 1, e2, sizeof(e2)) == IMG_OK, "%s", e2);
         CHECKF(write_bmp(bmp, cut, side, side, im.stride) == 0, "cannot write %s", bmp);
+#ifdef SMILE_HAVE_HEIF
+        /* as a phone saves it: stored turned, with a HEIF orientation (6) */
+        char heic[400];
+        snprintf(name, sizeof(name), "pics/%d.heic", k);
+        P(heic, name);
+        uint8_t *packed = malloc((size_t)side * side), *turned = malloc((size_t)side * side);
+        REQUIRE(packed && turned, "out of memory");
+        for (int y = 0; y < side; y++) memcpy(packed + (size_t)y * side, cut + (size_t)y * im.stride, (size_t)side);
+        img_orient(packed, side, side, side, 1, 8, turned, side);
+        CHECKF(heif_fixture_write(heic, turned, side, side, 1, 6) == 0, "cannot write %s", heic);
+        free(packed);
+        free(turned);
+#endif
         if (k == 0)
             CHECKF(write_bmp(broken, cut, side, side, im.stride) == 0 && truncate(broken, 54 + side * 3 * 5) == 0,
                    "cannot write %s", broken);
@@ -690,6 +707,19 @@ static void test_pictures(const char *model) {
                "%s: BMP box %g %g %g, PNG box %g %g %g", photos[k], rb->x, rb->y, rb->w, rp->x, rp->y, rp->w);
         CHECKF(fabs(rp->score - rb->score) < 0.05 && rb->smoothed == rb->score, "%s: BMP score %g (smoothed %g), PNG %g",
                photos[k], rb->score, rb->smoothed, rp->score);
+#ifdef SMILE_HAVE_HEIF
+        char hn[24];
+        snprintf(hn, sizeof(hn), "/%d.heic", k);
+        row *rh = NULL;
+        for (int i = 0; i < nr; i++)
+            if (ends_with(r[i].source, hn)) rh = &r[i];
+        CHECKF(rh && rh->face == 0, "%s: the face filling the HEIC was not found", photos[k]);
+        if (rh && rh->face == 0)
+            CHECKF(fabs(rp->x - rh->x) <= 3 && fabs(rp->y - rh->y) <= 3 && fabs(rp->w - rh->w) <= 4 &&
+                       fabs(rp->score - rh->score) < 0.05,
+                   "%s: HEIC box %g %g %g score %g, PNG box %g %g %g score %g", photos[k], rh->x, rh->y,
+                   rh->w, rh->score, rp->x, rp->y, rp->w, rp->score);
+#endif
     }
     for (int i = 0; i < nr; i++)
         CHECKF(!ends_with(r[i].source, ".txt"), "a text file was scored");
