@@ -138,7 +138,7 @@ typedef struct {
                       * or ARRAY[i] for an image inside an array file */
     int n_skipped;   /* corrupt images skipped */
     int n_noface;    /* photos where no face was found (skipped) */
-    int n_other;     /* files in image folders that are not JPEG or PNG (left out) */
+    int n_other;     /* files in image folders that are not JPEG, PNG or HEIF (left out) */
     char other_example[512]; /* the first of them in the last ds_load: folder and name */
 } ds_set;
 

@@ -359,7 +359,7 @@ static ds_status add_file(loader *L, const char *path, int label, int split, uin
 typedef struct {
     char **v;
     int n;
-    int n_other;          /* files that are not JPEG or PNG, left out */
+    int n_other;          /* files imageio does not read (not JPEG, PNG, HEIF), left out */
     char first_other[256];
 } names;
 
@@ -385,10 +385,20 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* What imageio reads: JPEG, PNG, and with libheif the HEIC/HEIF and AVIF
+ * that phones save. */
 static int has_image_ext(const char *name)
 {
+    static const char *const ext[] = {".jpg", ".jpeg", ".png",
+#ifdef SMILE_HAVE_HEIF
+                                      ".heic", ".heif", ".avif",
+#endif
+    };
     const char *dot = strrchr(name, '.');
-    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
+    for (size_t i = 0; dot && i < sizeof ext / sizeof ext[0]; i++)
+        if (!strcasecmp(dot, ext[i]))
+            return 1;
+    return 0;
 }
 
 /* Counts a folder's files that list_dir left out, in the set. */
@@ -706,10 +716,10 @@ static ds_status load_class_folders(loader *L, const char *dir, int split)
     if (!st && n_images == 0) {
         if (L->s->n_other > other_before)
             ds_err(L->err, L->errlen,
-                   "%s: no .jpg or .png images in its class folders (%d other files, e.g. %s: "
+                   "%s: no JPEG, PNG or HEIF images in its class folders (%d other files, e.g. %s: "
                    "convert them to PNG)", dir, L->s->n_other - other_before, L->s->other_example);
         else
-            ds_err(L->err, L->errlen, "%s: no .jpg or .png images in its class folders", dir);
+            ds_err(L->err, L->errlen, "%s: no JPEG, PNG or HEIF images in its class folders", dir);
         st = DS_ERR_FORMAT;
     }
     return st;

@@ -155,7 +155,7 @@ int tr_data_load(const tr_data *d, const nn_input_spec *spec, int splits, ds_set
                 ds_kind_name(d->src[i].kind), d->src[i].path, s->n - before, ds_count(s, -1, 1) - pos,
                 s->n_skipped - skipped, s->n_noface - noface, tr_now() - t0);
         if (s->n_other > other)
-            fprintf(stderr, "data %s:%s: %d files left out, not JPEG or PNG (the first: %s)\n",
+            fprintf(stderr, "data %s:%s: %d files left out, not JPEG, PNG or HEIF (the first: %s)\n",
                     ds_kind_name(d->src[i].kind), d->src[i].path, s->n_other - other, s->other_example);
     }
     tr_detector_free(det);

@@ -12,6 +12,9 @@
 #include "image_io.h"
 
 #include "../test_check.h"
+#ifdef SMILE_HAVE_HEIF
+#include "../heif_fixture.h"
+#endif
 static char dir[] = "/tmp/ds-folders-XXXXXX";
 
 static void mk(const char *sub)
@@ -173,7 +176,7 @@ static void touch(const char *name)
     }
 }
 
-/* Files that are not JPEG or PNG are left out, counted and named, not
+/* Files that are not JPEG, PNG or HEIF are left out, counted and named, not
  * passed over in silence; with nothing else, the error says so. */
 static void test_other_files(void)
 {
@@ -187,9 +190,22 @@ static void test_other_files(void)
     touch("mixed/happy/c.bmp");
     touch("mixed/neutral/a.webp");
     touch("mixed/neutral/notes.txt");
+    int heif = 0;
+#ifdef SMILE_HAVE_HEIF
+    /* a phone's photo is read, not left out */
+    uint8_t px[40 * 40];
+    for (int i = 0; i < 40 * 40; i++)
+        px[i] = (uint8_t)(180 + (i % 40) / 4);
+    char hp[512];
+    snprintf(hp, sizeof hp, "%s/mixed/happy/d.HEIC", dir);
+    REQUIRE(heif_fixture_write(hp, px, 40, 40, 1, 1) == 0, "cannot write %s", hp);
+    heif = 1;
+#endif
     snprintf(text, sizeof text, "folders:%s/mixed", dir);
     CHECK(load(text, 0, NULL, &s, err, sizeof err) == DS_OK);
-    CHECKF(s.n == 2 && s.n_other == 3, "%d images, %d other files", s.n, s.n_other);
+    CHECKF(s.n == 2 + heif && s.n_other == 3 && s.n_skipped == 0, "%d images, %d other files, %d skipped", s.n,
+           s.n_other, s.n_skipped);
+    CHECKF(ds_count(&s, -1, 1) == 1 + heif, "%d smiling images", ds_count(&s, -1, 1));
     CHECKF(strstr(s.other_example, "/mixed/happy/c.bmp") != NULL, "first other file: %s", s.other_example);
     ds_set_free(&s);
     mk("bitmaps");
