@@ -361,6 +361,9 @@ static cap_status open_source(wctx *c)
         c->is_camera = 1;
     } else {
         c->src = cap_file_open(r.device, &st, err, sizeof err);
+        /* FFmpeg sources hand out grey unless asked: the view shows colour */
+        if (c->src)
+            cap_source_set_colour(c->src, 1);
         c->is_camera = 0;
     }
     g_free(r.device);

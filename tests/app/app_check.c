@@ -4,6 +4,7 @@
  *   app_check jpeg FILE               a JPEG that decodes, and is not one flat colour
  *   app_check avi FILE MIN            a video with at least MIN frames that decode
  *   app_check region PNG X Y W H MIN  that area has at least MIN distinct colours
+ *   app_check chroma PNG MIN          at least MIN % of the pixels are coloured, not grey
  * Exit 0 when the check holds, 1 (with the reason) when not. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,22 @@ static int count_colors(const img_image *im, int x0, int y0, int w, int h)
     return n;
 }
 
+/* Per cent of the pixels whose channels spread over 40 levels: a grey
+ * picture (and grey video under a few coloured overlays) has few. */
+static double coloured_percent(const img_image *im)
+{
+    long n = 0;
+    for (int y = 0; y < im->height; y++)
+        for (int x = 0; x < im->width; x++) {
+            const uint8_t *p = im->pixels + (size_t)y * im->stride + 3 * (size_t)x;
+            int lo = p[0] < p[1] ? p[0] : p[1], hi = p[0] > p[1] ? p[0] : p[1];
+            lo = p[2] < lo ? p[2] : lo;
+            hi = p[2] > hi ? p[2] : hi;
+            n += hi - lo > 40;
+        }
+    return 100.0 * (double)n / ((double)im->width * im->height);
+}
+
 static int near(const uint8_t *p, const int rgb[3], int tol)
 {
     for (int c = 0; c < 3; c++)
@@ -85,7 +102,7 @@ static int check_box(const img_image *im, int x, int y, int w, int h, const int 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: app_check colors|box|jpeg|avi|region FILE ...\n");
+        fprintf(stderr, "usage: app_check colors|box|jpeg|avi|region|chroma FILE ...\n");
         return 2;
     }
     const char *what = argv[1], *path = argv[2];
@@ -96,6 +113,12 @@ int main(int argc, char **argv)
             int n = count_colors(&im, 0, 0, im.width, im.height);
             printf("colors: %d in %dx%d\n", n, im.width, im.height);
             rc = n >= atoi(argv[3]) ? 0 : 1;
+        }
+    } else if (!strcmp(what, "chroma") && argc == 4) {
+        if (load(path, &im) == 0) {
+            double pc = coloured_percent(&im);
+            printf("chroma: %.1f %% of %dx%d coloured\n", pc, im.width, im.height);
+            rc = pc >= atof(argv[3]) ? 0 : 1;
         }
     } else if (!strcmp(what, "region") && argc == 8) {
         if (load(path, &im) == 0) {

@@ -196,6 +196,19 @@ file)
     "$SMILE_APP_CHECK" colors "$T/view.png" 100 || fail "the video is not shown"
     echo "ok: --source plays a file"
     ;;
+file-h264)
+    # a video that FFmpeg decodes (not MJPEG) is shown in its colours; the
+    # H.264 file's backgrounds are coloured, so most of the view is
+    h264="${SMILE_VIDEOS:-}/smiles300_640x480_h264.mp4"
+    [ -f "$h264" ] || { echo "SKIP: $h264 is missing"; exit 77; }
+    unset FAKE_V4L2_DEVICE
+    start_app --source "$h264" --screenshot "$T/view.png"
+    wait_for "state: live"
+    wait_for "screenshot: written" 30
+    stop_app
+    "$SMILE_APP_CHECK" chroma "$T/view.png" 50 || fail "the H.264 video is shown without its colours"
+    echo "ok: --source shows an FFmpeg video in colour"
+    ;;
 badfile)
     unset FAKE_V4L2_DEVICE
     printf 'RIFF this is not a video' >"$T/broken.avi"
