@@ -259,9 +259,10 @@ static cap_status deliver_stored(cap_source *src, ff_src *s, cap_frame *f) {
 
 static cap_status deliver(cap_source *src, ff_src *s, cap_frame *f) {
     cap_status st = deliver_stored(src, s, f);
-    int o = st == CAP_OK ? frame_orientation(s, s->frame) : 1;
+    if (st != CAP_OK) return st; /* a damaged frame keeps the last orientation */
+    int o = frame_orientation(s, s->frame);
     src->orientation = o;
-    return o == 1 ? st : turn_upright(src, s, f, o);
+    return o == 1 ? CAP_OK : turn_upright(src, s, f, o);
 }
 
 static cap_status ff_read(cap_source *src, cap_frame *f, int timeout_ms) {
