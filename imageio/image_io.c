@@ -676,6 +676,8 @@ img_status img_decode(const uint8_t *data, size_t size, const char *name, int ch
         set_err(eb, el, "%s: neither a JPEG, a PNG nor a HEIF or AVIF file", path);
         st = IMG_ERR_UNSUPPORTED;
     }
+    if (st == IMG_OK)
+        out->orientation = orientation >= 1 && orientation <= 8 ? orientation : 1;
     if (st == IMG_OK && (st = apply_orientation(out, orientation))) {
         set_err(eb, el, "%s: out of memory turning the picture upright", path);
         img_image_free(out);

@@ -25,6 +25,7 @@ typedef struct {
     int channels;      /* 1 = grey, 3 = RGB */
     int stride;        /* bytes per row */
     uint8_t *pixels;   /* owned; free with img_image_free */
+    int orientation;   /* the Exif Orientation img_load applied (1: none, or a HEIF's own) */
 } img_image;
 
 void img_image_free(img_image *im);

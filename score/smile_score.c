@@ -74,6 +74,7 @@ typedef struct {
     int64_t corrupt;
     int64_t frames_hint; /* frame count from the header, -1 unknown */
     double fps;
+    int orientation;     /* how the file says to turn its frames (Exif style, 1 = as stored) */
     /* writer state */
     sev_summary sum;
     sev_detector det;
@@ -297,6 +298,7 @@ static void read_still(sc_ctx *c, sc_input *in) {
         report(c, "%s", err);
         in->failed = 1;
     } else {
+        in->orientation = im.orientation;
         b = buf_new(c, (size_t)im.width * im.height);
         if (!b) {
             report(c, "%s: out of memory", in->path);
@@ -387,6 +389,7 @@ static void read_video(sc_ctx *c, sc_input *in, int picture) {
     }
     in->frames_hint = cap_source_frame_count(src);
     in->fps = cap_source_fps(src);
+    in->orientation = cap_source_orientation(src);
     if (picture && in->frames_hint <= 1) {
         in->still = 1;
         in->frames_hint = 1;
@@ -832,6 +835,13 @@ static void finish_input(sc_ctx *c, sc_writer *wr, sc_input *in, int interrupted
                 (long long)m->frames_with_face,
                 m->frames ? 100.0 * m->frames_with_face / m->frames : 0.0,
                 (long long)(in->corrupt + m->corrupt));
+        static const char *const turned[9] = {
+            [2] = "mirrored left to right", [3] = "turned half round", [4] = "mirrored top to bottom",
+            [5] = "turned a quarter clockwise and mirrored", [6] = "turned a quarter clockwise",
+            [7] = "turned a quarter anticlockwise and mirrored", [8] = "turned a quarter anticlockwise"};
+        if (in->orientation >= 2 && in->orientation <= 8) /* so its boxes fit the shown picture */
+            fprintf(o, "  %s %s, as the file says\n", in->still ? "picture" : "frames",
+                    turned[in->orientation]);
         fprintf(o, "  mean score %.3f, smiling %.1f%% of the time (threshold %.2f)\n",
                 m->score_n ? m->score_sum / m->score_n : 0.0,
                 m->frames ? 100.0 * m->frames_smiling / m->frames : 0.0, c->opt->threshold);

@@ -383,6 +383,8 @@ static void test_exif_orientation(const char *dir)
             int turned = o >= 5;
             CHECKF(im.width == (turned ? H : W) && im.height == (turned ? W : H),
                    "%s: orientation %d: %dx%d", path, o, im.width, im.height);
+            CHECKF(im.orientation == (o ? o : 1), "%s: reports orientation %d, applied %d", path,
+                   im.orientation, o ? o : 1);
             int x0, y0, x1, y1;
             bright_box(&im, &x0, &y0, &x1, &y1);
             int bw = x1 - x0 + 1, bh = y1 - y0 + 1;

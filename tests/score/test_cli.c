@@ -727,6 +727,21 @@ static void test_pictures(const char *model) {
 }
 
 #ifdef SMILE_HAVE_FFMPEG
+/* The --summary block of one input (from its "PATH:" line to the next
+ * input's), malloc'd; NULL when it is not there. */
+static char *summary_of(const char *sum, const char *path) {
+    char head[420];
+    snprintf(head, sizeof(head), "%s:", path);
+    const char *p = sum ? strstr(sum, head) : NULL;
+    if (!p) return NULL;
+    const char *end = p + 1;
+    while ((end = strchr(end, '\n')) && end[1] == ' ') end++; /* indented lines belong to it */
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    char *part = malloc(n + 1);
+    if (part) memcpy(part, p, n), part[n] = 0;
+    return part;
+}
+
 /* An uncompressed grey TIFF (little-endian) with an Orientation tag, its
  * IFD after the pixels as libtiff writes it. */
 static int write_tiff(const char *path, const uint8_t *grey, int w, int h, int stride, int orientation) {
@@ -794,9 +809,21 @@ static void test_rotated(const char *model) {
     img_image_free(&im);
     char out[400], err[400], csv[400];
     P(out, "r.out"), P(err, "r.err"), P(csv, "r.csv");
-    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--threads", "1", paths[0], paths[1],
-                 paths[2], paths[3]);
+    int rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--summary", "--threads", "1", paths[0],
+                 paths[1], paths[2], paths[3]);
     CHECKF(rc == 0, "turned videos exit %d", rc);
+    /* the summary says which files were turned, and how */
+    char *sum = slurp(out);
+    static const char *said[4] = {NULL, "frames turned a quarter clockwise, as the file says",
+                                  "frames turned half round, as the file says",
+                                  "frames turned a quarter anticlockwise, as the file says"};
+    for (int k = 0; k < 4; k++) {
+        char *part = summary_of(sum, paths[k]);
+        CHECKF(part && (k ? strstr(part, said[k]) != NULL : strstr(part, " turned ") == NULL),
+               "summary of %s:\n%s", paths[k], part ? part : "(none)");
+        free(part);
+    }
+    free(sum);
     int nr;
     row *r = read_csv(csv, &nr);
     CHECKF(nr == 12, "%d rows for 4 videos of 3 frames: one face each", nr);
@@ -825,8 +852,17 @@ static void test_rotated(const char *model) {
            "cannot write the TIFFs");
     free(side);
     img_image_free(&im);
-    rc = RUN(out, err, "--model", (char *)model, "--csv", csv, tif[0], tif[1]);
+    rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--summary", tif[0], tif[1]);
     CHECKF(rc == 0, "TIFFs exit %d", rc);
+    sum = slurp(out);
+    for (int k = 0; k < 2; k++) {
+        char *part = summary_of(sum, tif[k]);
+        CHECKF(part && (k ? strstr(part, "picture turned a quarter clockwise, as the file says") != NULL
+                          : strstr(part, " turned ") == NULL),
+               "summary of %s:\n%s", tif[k], part ? part : "(none)");
+        free(part);
+    }
+    free(sum);
     r = read_csv(csv, &nr);
     CHECKF(nr == 2 && r[0].face == 0 && r[1].face == 0, "TIFFs: %d rows, faces %d %d", nr,
            nr > 0 ? r[0].face : -2, nr > 1 ? r[1].face : -2);
