@@ -727,19 +727,23 @@ static void test_pictures(const char *model) {
 }
 
 #ifdef SMILE_HAVE_FFMPEG
-/* The --summary block of one input (from its "PATH:" line to the next
- * input's), malloc'd; NULL when it is not there. */
-static char *summary_of(const char *sum, const char *path) {
+/* Checks the --summary block of one input (from its "PATH:" line to the
+ * next input's): it says `said`, or, with said NULL, says nothing was turned. */
+static void check_turn_said(const char *sum, const char *path, const char *said) {
     char head[420];
     snprintf(head, sizeof(head), "%s:", path);
     const char *p = sum ? strstr(sum, head) : NULL;
-    if (!p) return NULL;
-    const char *end = p + 1;
-    while ((end = strchr(end, '\n')) && end[1] == ' ') end++; /* indented lines belong to it */
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    char *part = malloc(n + 1);
-    if (part) memcpy(part, p, n), part[n] = 0;
-    return part;
+    char *part = NULL;
+    if (p) {
+        const char *end = p + 1;
+        while ((end = strchr(end, '\n')) && end[1] == ' ') end++; /* indented lines belong to it */
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        part = malloc(n + 1);
+        if (part) memcpy(part, p, n), part[n] = 0;
+    }
+    CHECKF(part && (said ? strstr(part, said) != NULL : strstr(part, " turned ") == NULL),
+           "summary of %s:\n%s", path, part ? part : "(none)");
+    free(part);
 }
 
 /* An uncompressed grey TIFF (little-endian) with an Orientation tag, its
@@ -817,12 +821,8 @@ static void test_rotated(const char *model) {
     static const char *said[4] = {NULL, "frames turned a quarter clockwise, as the file says",
                                   "frames turned half round, as the file says",
                                   "frames turned a quarter anticlockwise, as the file says"};
-    for (int k = 0; k < 4; k++) {
-        char *part = summary_of(sum, paths[k]);
-        CHECKF(part && (k ? strstr(part, said[k]) != NULL : strstr(part, " turned ") == NULL),
-               "summary of %s:\n%s", paths[k], part ? part : "(none)");
-        free(part);
-    }
+    for (int k = 0; k < 4; k++)
+        check_turn_said(sum, paths[k], said[k]);
     free(sum);
     int nr;
     row *r = read_csv(csv, &nr);
@@ -855,13 +855,8 @@ static void test_rotated(const char *model) {
     rc = RUN(out, err, "--model", (char *)model, "--csv", csv, "--summary", tif[0], tif[1]);
     CHECKF(rc == 0, "TIFFs exit %d", rc);
     sum = slurp(out);
-    for (int k = 0; k < 2; k++) {
-        char *part = summary_of(sum, tif[k]);
-        CHECKF(part && (k ? strstr(part, "picture turned a quarter clockwise, as the file says") != NULL
-                          : strstr(part, " turned ") == NULL),
-               "summary of %s:\n%s", tif[k], part ? part : "(none)");
-        free(part);
-    }
+    check_turn_said(sum, tif[0], NULL);
+    check_turn_said(sum, tif[1], "picture turned a quarter clockwise, as the file says");
     free(sum);
     r = read_csv(csv, &nr);
     CHECKF(nr == 2 && r[0].face == 0 && r[1].face == 0, "TIFFs: %d rows, faces %d %d", nr,
