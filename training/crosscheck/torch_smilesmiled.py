@@ -51,14 +51,6 @@ import common as C  # noqa: E402  (sets one thread, tunes malloc)
 
 torch.manual_seed(a.seed)
 rng = np.random.default_rng(a.seed)
-xtr, ytr, xte, yte = C.load_smiles(64)
-val = np.zeros(len(ytr), bool)
-for c in (0, 1):
-    idx = np.flatnonzero(ytr == c)
-    rng.shuffle(idx)
-    val[idx[:int(round(0.1 * len(idx)))]] = True
-xva, yva, xtr, ytr = xtr[val], ytr[val], xtr[~val], ytr[~val]
-print(f'# train {len(ytr)} val {len(yva)} test {len(yte)} {vars(a)}', flush=True)
 
 
 def augment(x):
@@ -121,6 +113,16 @@ if a.time_steps:
     med = float(np.median(times[10:]))
     print(f'RESULT arch={a.arch} train_step_cpu_ms_median={med * 1e3:.1f} train_cpu_images_per_s={B / med:.1f}')
     sys.exit(0)
+
+# the data set is read only for training: --time-steps uses random batches
+xtr, ytr, xte, yte = C.load_smiles(64)
+val = np.zeros(len(ytr), bool)
+for c in (0, 1):
+    idx = np.flatnonzero(ytr == c)
+    rng.shuffle(idx)
+    val[idx[:int(round(0.1 * len(idx)))]] = True
+xva, yva, xtr, ytr = xtr[val], ytr[val], xtr[~val], ytr[~val]
+print(f'# train {len(ytr)} val {len(yva)} test {len(yte)} {vars(a)}', flush=True)
 nb = len(ytr) // B
 total = nb * a.epochs
 if a.recipe == 'adam':
